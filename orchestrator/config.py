@@ -1,0 +1,88 @@
+"""Settings: environment (ORCH_*) first, then the local stack's state file, then defaults.
+
+Every setting has a safe default for the local stack started by `orchestrator stack up`;
+a cluster deployment sets ORCH_KAFKA_BOOTSTRAP and ORCH_DATABASE_URL instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "delivery-orchestrator"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ORCH_", env_file=None, extra="ignore")
+
+    kafka_bootstrap: str | None = None
+    database_url: str | None = None
+    schema_registry_url: str | None = None
+    run_dir: Path = Path(".run")
+    cache_dir: Path = _default_cache_dir()
+    artifact_root: str | None = None
+    topic_prefix: str = "orchestrator"
+    partitions: int = 6
+    replication_factor: int = 1
+    min_insync_replicas: int = 1
+    health_port: int = 0
+    max_spec_bytes: int = 1024 * 1024
+    max_record_bytes: int = 900 * 1024
+    worker_concurrency: int = 8
+    api_port: int = 8080
+
+    @property
+    def state_file(self) -> Path:
+        return self.run_dir / "stack.json"
+
+    @property
+    def events_topic(self) -> str:
+        return f"{self.topic_prefix}.events"
+
+    @property
+    def specs_topic(self) -> str:
+        return f"{self.topic_prefix}.specs"
+
+    @property
+    def dlq_topic(self) -> str:
+        return f"{self.topic_prefix}.dlq"
+
+    @property
+    def artifacts(self) -> str:
+        return self.artifact_root or str((self.run_dir / "artifacts").resolve())
+
+    def stack_state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    @property
+    def bootstrap(self) -> str:
+        """Kafka bootstrap servers: the environment wins, else the local stack."""
+        if self.kafka_bootstrap:
+            return self.kafka_bootstrap
+        found = self.stack_state().get("kafka", {}).get("bootstrap")
+        if not found:
+            raise RuntimeError("no Kafka: set ORCH_KAFKA_BOOTSTRAP or run `orchestrator stack up`")
+        return str(found)
+
+    @property
+    def dsn(self) -> str:
+        """PostgreSQL URL: the environment wins, else the local stack."""
+        if self.database_url:
+            return self.database_url
+        found = self.stack_state().get("postgres", {}).get("url")
+        if not found:
+            raise RuntimeError("no PostgreSQL: set ORCH_DATABASE_URL or run `orchestrator stack up`")
+        return str(found)
+
+
+def load() -> Settings:
+    return Settings()

@@ -1,0 +1,353 @@
+"""The event catalog's payload types: frozen, past tense, payload only.
+
+Each class mirrors one record in `schemas/` field for field (a test holds them together);
+the `.avsc` files are the contract, versioned with care.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CLIENT = "client"
+    SPEC = "spec"
+    CTO = "cto"
+    PM = "pm"
+    MONITOR = "monitor"
+    DEV = "dev"
+    QA = "qa"
+    DEVOPS = "devops"
+
+
+class Scope(StrEnum):
+    PARTIAL = "partial"
+    TOTAL = "total"
+
+
+class AlertKind(StrEnum):
+    DEADLINE_MISSED = "deadline_missed"
+    SILENT_WORKER = "silent_worker"
+    TASK_FAILED = "task_failed"
+    REPEATED_QA_FAILURE = "repeated_qa_failure"
+    DEPLOY_FAILED = "deploy_failed"
+    SMOKE_FAILED = "smoke_failed"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class Decision(StrEnum):
+    RETRY = "retry"
+    BLOCK = "block"
+
+
+# -- shared records -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    title: str
+    acceptance: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Module:
+    area: str
+    requirements: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    max_attempts: int = 3
+    dev_deadline_ms: int = 2 * 3600 * 1000
+    qa_deadline_ms: int = 30 * 60 * 1000
+    devops_deadline_ms: int = 3600 * 1000
+    heartbeat_timeout_ms: int = 30 * 1000
+
+
+@dataclass(frozen=True)
+class Executor:
+    role: Role
+    kind: str = "simulated"
+    area: str | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SpecError:
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BacklogTask:
+    task_id: str
+    role: Role
+    requirement_ids: tuple[str, ...]
+    title: str
+
+
+# -- events ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpecSubmitted:
+    document: bytes
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class SpecRejected:
+    errors: tuple[SpecError, ...]
+
+
+@dataclass(frozen=True)
+class ProjectCreated:
+    name: str
+    description: str
+    modules: tuple[Module, ...]
+    policy: Policy
+    executors: tuple[Executor, ...] = ()
+
+
+@dataclass(frozen=True)
+class CharterCreated:
+    name: str
+    modules: tuple[str, ...]
+    milestones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ModulePlanned:
+    area: str
+    pm: str
+    requirements: tuple[Requirement, ...]
+    policy: Policy
+    executors: tuple[Executor, ...] = ()
+
+
+@dataclass(frozen=True)
+class BacklogCreated:
+    area: str
+    tasks: tuple[BacklogTask, ...]
+
+
+@dataclass(frozen=True)
+class TaskAssigned:
+    task_id: str
+    area: str
+    role: Role
+    attempt: int
+    requirement_ids: tuple[str, ...]
+    title: str
+    deadline_ms: int
+    lease_ms: int
+    executor: Executor
+
+
+@dataclass(frozen=True)
+class TaskStarted:
+    task_id: str
+    area: str
+    role: Role
+    attempt: int
+    round: int
+    lease_ms: int
+
+
+@dataclass(frozen=True)
+class TaskHeartbeat:
+    task_id: str
+    area: str
+    role: Role
+    attempt: int
+    round: int
+    seq: int
+
+
+@dataclass(frozen=True)
+class TaskCompleted:
+    task_id: str
+    area: str
+    role: Role
+    attempt: int
+    round: int
+    summary: str
+
+
+@dataclass(frozen=True)
+class TaskFailed:
+    task_id: str
+    area: str
+    role: Role
+    attempt: int
+    round: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class QaRequested:
+    task_id: str
+    area: str
+    dev_task_id: str
+    requirement_ids: tuple[str, ...]
+    attempt: int
+    round: int
+
+
+@dataclass(frozen=True)
+class QaPassed:
+    task_id: str
+    area: str
+    dev_task_id: str
+    attempt: int
+    round: int
+    summary: str
+
+
+@dataclass(frozen=True)
+class QaFailed:
+    task_id: str
+    area: str
+    dev_task_id: str
+    attempt: int
+    round: int
+    failures: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskReworkRequested:
+    task_id: str
+    area: str
+    attempt: int
+    round: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class DevopsRequested:
+    task_id: str
+    area: str
+    scope: Scope
+    requirement_ids: tuple[str, ...]
+    attempt: int
+    round: int
+
+
+@dataclass(frozen=True)
+class DevopsDeployed:
+    task_id: str
+    area: str
+    scope: Scope
+    attempt: int
+    round: int
+    environment: str
+
+
+@dataclass(frozen=True)
+class DevopsFailed:
+    task_id: str
+    area: str
+    scope: Scope
+    attempt: int
+    round: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class SmokePassed:
+    task_id: str
+    area: str
+    scope: Scope
+    attempt: int
+    round: int
+
+
+@dataclass(frozen=True)
+class SmokeFailed:
+    task_id: str
+    area: str
+    scope: Scope
+    attempt: int
+    round: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class TaskVerified:
+    task_id: str
+    area: str
+    role: Role
+    requirement_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskCancelled:
+    task_id: str
+    area: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class MonitorAlert:
+    task_id: str
+    area: str
+    kind: AlertKind
+    severity: Severity
+    attempt: int
+    round: int
+    message: str
+
+
+@dataclass(frozen=True)
+class PmEscalated:
+    task_id: str
+    area: str
+    reason: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CtoDecided:
+    task_id: str
+    area: str
+    decision: Decision
+    reason: str
+
+
+@dataclass(frozen=True)
+class ModuleCompleted:
+    area: str
+    tasks: int
+
+
+@dataclass(frozen=True)
+class ModuleBlocked:
+    area: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProjectCompleted:
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProjectBlocked:
+    modules: tuple[str, ...]
+    reason: str
+
+
+Payload = (
+    SpecSubmitted | SpecRejected | ProjectCreated | CharterCreated | ModulePlanned
+    | BacklogCreated | TaskAssigned | TaskStarted | TaskHeartbeat | TaskCompleted | TaskFailed
+    | QaRequested | QaPassed | QaFailed | TaskReworkRequested | DevopsRequested
+    | DevopsDeployed | DevopsFailed | SmokePassed | SmokeFailed | TaskVerified
+    | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
+    | ModuleBlocked | ProjectCompleted | ProjectBlocked
+)
