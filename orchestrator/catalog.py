@@ -6,6 +6,7 @@ that the dev, qa and devops workers all speak.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from orchestrator import events as e
@@ -16,7 +17,7 @@ NAMESPACE = "orchestrator.events"
 @dataclass(frozen=True)
 class Entry:
     type: str
-    cls: type
+    cls: builtins.type
     emitter: str
 
     @property
@@ -59,7 +60,7 @@ ENTRIES: tuple[Entry, ...] = (
 WORKER_ROLES = frozenset({e.Role.DEV, e.Role.QA, e.Role.DEVOPS})
 
 BY_TYPE: dict[str, Entry] = {entry.type: entry for entry in ENTRIES}
-BY_CLASS: dict[type, Entry] = {entry.cls: entry for entry in ENTRIES}
+BY_CLASS: dict[builtins.type, Entry] = {entry.cls: entry for entry in ENTRIES}
 BY_RECORD: dict[str, Entry] = {entry.record_name: entry for entry in ENTRIES}
 
 

@@ -1,0 +1,138 @@
+"""CTO: charters a project, plans one module per PM, rules on escalations (docs/flow.md).
+
+Phases: `Unplanned` -> `Delivering` -> `Completed`. A blocked project stays `Delivering`
+(flag `blocked`) so that escalations still in flight get an answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+from orchestrator.envelope import Actor, Attachment, Event, Tick, follow
+from orchestrator.events import (
+    AlertKind,
+    CharterCreated,
+    CtoDecided,
+    Decision,
+    ModuleBlocked,
+    ModuleCompleted,
+    ModulePlanned,
+    PmEscalated,
+    ProjectBlocked,
+    ProjectCompleted,
+    ProjectCreated,
+)
+
+
+@dataclass(frozen=True)
+class Unplanned:
+    me: Actor
+
+
+@dataclass(frozen=True)
+class Delivering:
+    me: Actor
+    modules: tuple[str, ...]
+    completed: frozenset[str] = frozenset()
+    escalations: dict[str, int] = field(default_factory=dict)  # area -> escalations seen
+    answered: frozenset[str] = frozenset()  # ids of escalations already decided
+    blocked: bool = False
+
+
+@dataclass(frozen=True)
+class Completed:
+    me: Actor
+    modules: tuple[str, ...]
+
+
+State = Unplanned | Delivering | Completed
+
+
+def initial_state(me: Actor) -> State:
+    return Unplanned(me)
+
+
+def evolve(state: State, event: Event) -> State:
+    match state, event.payload:
+        case Unplanned(), ProjectCreated(modules=modules):
+            return Delivering(state.me, tuple(m.area for m in modules))
+        case Delivering(), ModuleCompleted(area=area):
+            return dataclasses.replace(state, completed=state.completed | {area})
+        case Delivering(), PmEscalated(area=area):
+            count = state.escalations.get(area, 0) + 1
+            return dataclasses.replace(state, escalations={**state.escalations, area: count})
+        case Delivering(), CtoDecided() if event.causation_id is not None:
+            return dataclasses.replace(state, answered=state.answered | {event.causation_id})
+        case Delivering(), ProjectBlocked():
+            return dataclasses.replace(state, blocked=True)
+        case Delivering(), ProjectCompleted():
+            return Completed(state.me, state.modules)
+        case _:
+            return state
+
+
+def decide(state: State, event: Event | Tick) -> list[Event]:
+    match state, event:
+        case Unplanned(), Event(payload=ProjectCreated() as project):
+            return _plan(state.me, event, project)
+        case Delivering(), Event(payload=ModuleCompleted(area=area)):
+            done = state.completed | {area}
+            if state.blocked or area in state.completed or not set(state.modules) <= done:
+                return []
+            return [follow(event, ProjectCompleted(state.modules), state.me)]
+        case Delivering(), Event(payload=PmEscalated() as escalation):
+            if event.event_id in state.answered:
+                return []
+            return [follow(event, _ruling(state, escalation), state.me)]
+        case Delivering(blocked=False), Event(payload=ModuleBlocked(area=area, reason=reason)):
+            blocked = ProjectBlocked((area,), f"module {area} blocked: {reason}")
+            return [follow(event, blocked, state.me)]
+        case _:
+            return []
+
+
+def _ruling(state: Delivering, escalation: PmEscalated) -> CtoDecided:
+    area, reason = escalation.area, escalation.reason
+    if state.escalations.get(area, 0) == 0 and not is_repeated_qa_failure(reason):
+        decision, why = Decision.RETRY, f"first escalation of {area}: one more attempt"
+    elif is_repeated_qa_failure(reason):
+        decision, why = Decision.BLOCK, "QA keeps failing: the requirement needs a human"
+    else:
+        decision, why = Decision.BLOCK, f"{area} already had its extra attempt"
+    return CtoDecided(escalation.task_id, area, decision, why)
+
+
+def is_repeated_qa_failure(reason: str) -> bool:
+    """PM escalation reasons start with the alert kind (`<kind>: <detail>`)."""
+    return reason.split(":", 1)[0].strip() == AlertKind.REPEATED_QA_FAILURE.value
+
+
+def _plan(me: Actor, cause: Event, project: ProjectCreated) -> list[Event]:
+    areas = tuple(m.area for m in project.modules)
+    milestones = (*(f"{area} verified and deployed" for area in areas), "project completed")
+    charter = Attachment("charter.json", "application/json", _charter(project, milestones))
+    out = [follow(cause, CharterCreated(project.name, areas, milestones), me,
+                  attachments=(charter,))]
+    for module in project.modules:
+        executors = tuple(x for x in project.executors if x.area in (None, module.area))
+        planned = ModulePlanned(module.area, f"pm-{module.area}", module.requirements,
+                                project.policy, executors)
+        out.append(follow(cause, planned, me, module.area))
+    return out
+
+
+def _charter(project: ProjectCreated, milestones: tuple[str, ...]) -> bytes:
+    charter = {
+        "project": project.name,
+        "description": project.description,
+        "scope": [
+            {"area": m.area, "requirements": [dataclasses.asdict(r) for r in m.requirements]}
+            for m in project.modules
+        ],
+        "modules": [{"area": m.area, "pm": f"pm-{m.area}"} for m in project.modules],
+        "milestones": list(milestones),
+        "policy": dataclasses.asdict(project.policy),
+    }
+    return json.dumps(charter, sort_keys=True, indent=2).encode()
