@@ -1,0 +1,144 @@
+"""The executor boundary: what runs a claimed task, and the simulated executor.
+
+One small interface: `runner_for(executor).run(work) -> Outcome`. A runner never raises
+for a bad configuration; it reports `ok=False` with a summary saying what is wrong.
+`Work` and `Outcome` live in `orchestrator.worker` so the pure deciders need nothing here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+from orchestrator.envelope import Attachment
+from orchestrator.events import Executor, Role
+from orchestrator.worker import Outcome, Work
+
+__all__ = ["Outcome", "Runner", "SimulatedRunner", "Work", "parse_duration", "runner_for"]
+
+KINDS = ("simulated",)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+class Runner(Protocol):
+    async def run(self, work: Work) -> Outcome: ...
+
+
+def runner_for(executor: Executor) -> Runner:
+    if executor.kind == "simulated":
+        return SimulatedRunner(dict(executor.options))
+    return _Refused(f"unknown executor kind {executor.kind!r} for role {executor.role}; "
+                    f"known kinds: {', '.join(KINDS)}")
+
+
+@dataclass(frozen=True)
+class _Refused:
+    summary: str
+
+    async def run(self, work: Work) -> Outcome:
+        return Outcome(ok=False, summary=self.summary)
+
+
+@dataclass(frozen=True)
+class SimulatedRunner:
+    """Deterministic stand-in for real work: the same work and seed give the same outcome.
+
+    Options: `duration` (`0s`, `150ms`, `2s`), `failure_rate` and, for DevOps,
+    `smoke_failure_rate` (0..1), `seed`, and `fail_first` (requirement ids that fail in
+    round 0 and pass afterwards).
+    """
+
+    options: dict[str, str]
+
+    async def run(self, work: Work) -> Outcome:
+        try:
+            delay_ms = parse_duration(self.options.get("duration", "0s"))
+            rate = _rate(self.options, "failure_rate")
+            smoke_rate = _rate(self.options, "smoke_failure_rate")
+        except ValueError as exc:
+            return Outcome(ok=False, summary=f"simulated executor misconfigured: {exc}")
+        if delay_ms:
+            await asyncio.sleep(delay_ms / 1000)
+        return simulate(work, self.options.get("seed", "0"), rate, smoke_rate,
+                        _ids(self.options.get("fail_first", "")))
+
+
+def simulate(
+    work: Work, seed: str, rate: float, smoke_rate: float, fail_first: frozenset[str]
+) -> Outcome:
+    rng = random.Random(f"{seed}|{work.task_id}|{work.attempt}|{work.round}")
+    first = {r for r in work.requirement_ids if work.round == 0 and r in fail_first}
+    if work.role == Role.QA:  # QA judges each requirement on its own
+        failing = tuple(r for r in work.requirement_ids if rng.random() < rate or r in first)
+    else:
+        failing = tuple(sorted(first)) or ((work.task_id,) if rng.random() < rate else ())
+    match work.role:
+        case Role.QA:
+            report = _report(work, failing)
+            if failing:
+                return Outcome(False, f"{len(failing)} requirement(s) failed: {', '.join(failing)}",
+                               failures=failing, attachments=(report,))
+            return Outcome(True, f"{len(work.requirement_ids)} requirement(s) passed",
+                           attachments=(report,))
+        case Role.DEVOPS:
+            smoke_ok = rng.random() >= smoke_rate
+            log = _deploy_log(work, not failing, smoke_ok)
+            if failing:
+                return Outcome(False, f"simulated deploy ({work.scope}) failed",
+                               attachments=(log,))
+            summary = f"deployed {work.scope}; smoke tests {'passed' if smoke_ok else 'failed'}"
+            return Outcome(True, summary, smoke_ok=smoke_ok, attachments=(log,))
+        case _:
+            if failing:
+                return Outcome(False, f"simulated failure on {', '.join(failing)}")
+            return Outcome(True, f"implemented {', '.join(work.requirement_ids) or work.task_id}")
+
+
+def parse_duration(text: str) -> int:
+    """Milliseconds in `150ms`, `2s`, `1.5m`, `1h` (a bare number is seconds)."""
+    found = _DURATION.match(text)
+    if found is None:
+        raise ValueError(f"duration {text!r} is not like 0s, 150ms, 2s, 5m or 1h")
+    return int(float(found.group(1)) * _UNIT_MS[found.group(2) or "s"])
+
+
+def _rate(options: dict[str, str], name: str) -> float:
+    raw = options.get(name, "0")
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} {raw!r} is not a number") from None
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"{name} {raw!r} is not between 0 and 1")
+    return rate
+
+
+def _ids(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
+
+
+def _report(work: Work, failing: tuple[str, ...]) -> Attachment:
+    body = {
+        "task_id": work.task_id,
+        "attempt": work.attempt,
+        "round": work.round,
+        "passed": [r for r in work.requirement_ids if r not in failing],
+        "failed": list(failing),
+    }
+    content = json.dumps(body, sort_keys=True, indent=2).encode()
+    return Attachment("qa-report.json", "application/json", content)
+
+
+def _deploy_log(work: Work, deployed: bool, smoke_ok: bool) -> Attachment:
+    lines = [
+        f"deploy {work.task_id} attempt {work.attempt} round {work.round} scope {work.scope}",
+        f"requirements: {', '.join(work.requirement_ids)}",
+        "deploy: ok" if deployed else "deploy: FAILED",
+        *([f"smoke: {'ok' if smoke_ok else 'FAILED'}"] if deployed else []),
+    ]
+    return Attachment("deploy.log", "text/plain", ("\n".join(lines) + "\n").encode())

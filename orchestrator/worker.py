@@ -1,0 +1,257 @@
+"""The lease protocol the dev, qa and devops workers share: pure, per project.
+
+A claim is `task.started` for one (attempt, round) of a task. Claims only move forward:
+a trigger for an older attempt, for an (attempt, round) already claimed or finished, or
+for a cancelled task claims nothing, so a late or replayed trigger never runs twice and
+a zombie's completion of a superseded claim is never applied. Each role's decider keeps
+this module's `State` and adds its trigger rules and its `finish`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from orchestrator.envelope import Actor, Attachment, Event, follow
+from orchestrator.events import (
+    DevopsFailed,
+    DevopsRequested,
+    Executor,
+    QaFailed,
+    QaPassed,
+    QaRequested,
+    Role,
+    Scope,
+    SmokeFailed,
+    SmokePassed,
+    TaskAssigned,
+    TaskCancelled,
+    TaskCompleted,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskReworkRequested,
+    TaskStarted,
+)
+
+Key = tuple[int, int]  # (attempt, round)
+
+
+@dataclass(frozen=True)
+class Work:
+    """What an executor runs for one claim."""
+
+    project_id: str
+    request_id: str
+    task_id: str
+    role: Role
+    area: str
+    attempt: int
+    round: int
+    requirement_ids: tuple[str, ...]
+    title: str
+    scope: Scope | None
+    executor: Executor
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an executor reports; the role's `finish` turns it into events."""
+
+    ok: bool
+    summary: str
+    failures: tuple[str, ...] = ()
+    smoke_ok: bool | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+# -- per task phases ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Open:
+    """No live claim: never claimed, or waiting for the next trigger."""
+
+
+@dataclass(frozen=True)
+class Claimed:
+    started: Event
+    trigger: Event | None  # what caused the claim: carries scope, dev task, requirements
+
+
+@dataclass(frozen=True)
+class Finished:
+    started: Event
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """Terminal: the PM cancelled the task."""
+
+
+Phase = Open | Claimed | Finished | Cancelled
+
+
+@dataclass(frozen=True)
+class Task:
+    spec: TaskAssigned  # the latest assignment: executor, requirements, lease
+    phase: Phase = Open()
+    last: Key | None = None  # the latest claim
+    max_round: int = -1  # highest round claimed or requested, over every attempt
+    triggers: dict[str, Event] = field(default_factory=dict)  # by id, awaiting their claim
+
+
+@dataclass(frozen=True)
+class State:
+    me: Actor
+    tasks: dict[str, Task] = field(default_factory=dict)
+
+
+def initial_state(me: Actor) -> State:
+    return State(me)
+
+
+def evolve(state: State, event: Event) -> State:
+    match event.payload:
+        case TaskAssigned() as p if p.role == state.me.role and in_area(state, p.area):
+            task = state.tasks.get(p.task_id)
+            if task is None:
+                return _put(state, Task(p, triggers={event.event_id: event}))
+            if p.attempt > task.spec.attempt and not isinstance(task.phase, Cancelled):
+                return _put(state, replace(task, spec=p, triggers=_add(task, event)))
+            return state
+        case TaskReworkRequested() | QaRequested() | DevopsRequested() as p:
+            task = state.tasks.get(p.task_id)
+            if task is None:
+                return state
+            task = replace(task, max_round=max(task.max_round, p.round))
+            if claimable(task, p.attempt, p.round):
+                task = replace(task, triggers=_add(task, event))
+            return _put(state, task)
+        case TaskStarted() as p if p.task_id in state.tasks:
+            task = state.tasks[p.task_id]
+            task = replace(task, max_round=max(task.max_round, p.round))
+            if not claimable(task, p.attempt, p.round):
+                return _put(state, task)
+            trigger = task.triggers.get(event.causation_id or "")
+            rest = {i: t for i, t in task.triggers.items() if i != event.causation_id}
+            claimed = Claimed(event, trigger)
+            return _put(state, replace(task, phase=claimed, last=(p.attempt, p.round), triggers=rest))
+        case TaskCancelled() as p if p.task_id in state.tasks:
+            return _put(state, replace(state.tasks[p.task_id], phase=Cancelled(), triggers={}))
+        case (
+            TaskCompleted() | TaskFailed() | QaPassed() | QaFailed() | DevopsFailed()
+            | SmokePassed() | SmokeFailed()
+        ) as p if p.task_id in state.tasks:
+            task = state.tasks[p.task_id]
+            match task.phase:
+                case Claimed(started=started) if _key(started) == (p.attempt, p.round):
+                    return _put(state, replace(task, phase=Finished(started)))
+                case _:
+                    return state
+        case _:
+            return state
+
+
+def claim(
+    state: State, trigger: Event, task_id: str, attempt: int, round: int, lease_ms: int
+) -> list[Event]:
+    """`task.started` for (attempt, round) of `task_id`, or nothing if it is not claimable."""
+    task = state.tasks.get(task_id)
+    if task is not None and not claimable(task, attempt, round):
+        return []
+    area = task.spec.area if task is not None else getattr(trigger.payload, "area", "")
+    started = TaskStarted(task_id, area, state.me.role, attempt, round, lease_ms)
+    return [follow(trigger, started, state.me, task_id, attempt, round)]
+
+
+def claimable(task: Task, attempt: int, round: int) -> bool:
+    if isinstance(task.phase, Cancelled) or attempt < task.spec.attempt:
+        return False
+    return task.last is None or (attempt, round) > task.last
+
+
+def heartbeat(started: Event, seq: int, me: Actor) -> Event:
+    """The `seq`-th heartbeat of a claim; the shell stamps the time it is sent."""
+    p = started.payload
+    assert isinstance(p, TaskStarted), "heartbeat of a task.started only"
+    beat = TaskHeartbeat(p.task_id, p.area, p.role, p.attempt, p.round, seq)
+    return follow(started, beat, me, seq)
+
+
+def unfinished(state: State) -> list[Event]:
+    """The claims of current attempts not finished yet: the shell runs them again."""
+    return [
+        task.phase.started
+        for _, task in sorted(state.tasks.items())
+        if isinstance(task.phase, Claimed) and _key(task.phase.started)[0] == task.spec.attempt
+    ]
+
+
+def live(state: State, started: Event) -> Claimed | None:
+    """The claim `started` made, if it is still the task's current and unfinished one."""
+    task = state.tasks.get(_task_id(started))
+    if task is None:
+        return None
+    match task.phase:
+        case Claimed() as claimed if claimed.started.event_id == started.event_id:
+            return claimed if _key(started)[0] == task.spec.attempt else None
+        case _:
+            return None
+
+
+def work_of(state: State, started: Event) -> Work:
+    p = started.payload
+    assert isinstance(p, TaskStarted), "work of a task.started only"
+    task = state.tasks.get(p.task_id)
+    spec = task.spec if task is not None else None
+    claimed = live(state, started)
+    trigger = claimed.trigger.payload if claimed and claimed.trigger else None
+    requirement_ids = spec.requirement_ids if spec else ()
+    scope = None
+    match trigger:
+        case DevopsRequested() as t:
+            requirement_ids, scope = t.requirement_ids, t.scope
+        case QaRequested() as t:
+            requirement_ids = t.requirement_ids
+        case _:
+            pass
+    return Work(
+        project_id=started.project_id,
+        request_id=started.request_id,
+        task_id=p.task_id,
+        role=p.role,
+        area=p.area,
+        attempt=p.attempt,
+        round=p.round,
+        requirement_ids=requirement_ids,
+        title=spec.title if spec else p.task_id,
+        scope=scope,
+        executor=spec.executor if spec else Executor(p.role),
+    )
+
+
+def in_area(state: State, area: str) -> bool:
+    return state.me.area is None or state.me.area == area
+
+
+def next_round(state: State, task_id: str) -> int:
+    """Rounds keep counting across attempts, so a re-run never reuses a finished key."""
+    task = state.tasks.get(task_id)
+    return 0 if task is None else task.max_round + 1
+
+
+def _key(started: Event) -> Key:
+    p = started.payload
+    assert isinstance(p, TaskStarted)
+    return (p.attempt, p.round)
+
+
+def _task_id(started: Event) -> str:
+    return getattr(started.payload, "task_id", "")
+
+
+def _add(task: Task, trigger: Event) -> dict[str, Event]:
+    return {**task.triggers, trigger.event_id: trigger}
+
+
+def _put(state: State, task: Task) -> State:
+    return replace(state, tasks={**state.tasks, task.spec.task_id: task})

@@ -1,0 +1,58 @@
+"""Dev worker: claims its assignments and reworks, reports completion or failure (docs/flow.md)."""
+
+from __future__ import annotations
+
+from orchestrator import worker
+from orchestrator.envelope import Actor, Event, Tick, follow
+from orchestrator.events import (
+    Role,
+    TaskAssigned,
+    TaskCompleted,
+    TaskFailed,
+    TaskReworkRequested,
+    TaskStarted,
+)
+from orchestrator.worker import Outcome, State, Work
+
+
+def initial_state(me: Actor) -> State:
+    return worker.initial_state(me)
+
+
+def evolve(state: State, event: Event) -> State:
+    return worker.evolve(state, event)
+
+
+def decide(state: State, event: Event | Tick) -> list[Event]:
+    match event:
+        case Event(payload=TaskAssigned(role=Role.DEV) as p) if _new_attempt(state, p):
+            round = worker.next_round(state, p.task_id)
+            return worker.claim(state, event, p.task_id, p.attempt, round, p.lease_ms)
+        case Event(payload=TaskReworkRequested() as p) if p.task_id in state.tasks:
+            lease = state.tasks[p.task_id].spec.lease_ms
+            return worker.claim(state, event, p.task_id, p.attempt, p.round, lease)
+        case _:
+            return []
+
+
+def _new_attempt(state: State, p: TaskAssigned) -> bool:
+    """An assignment triggers a claim once: for a task or an attempt not seen before."""
+    task = state.tasks.get(p.task_id)
+    return worker.in_area(state, p.area) and (task is None or p.attempt > task.spec.attempt)
+
+
+def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
+    match started.payload:
+        case TaskStarted() as p if worker.live(state, started):
+            done: TaskCompleted | TaskFailed = (
+                TaskCompleted(p.task_id, p.area, p.role, p.attempt, p.round, outcome.summary)
+                if outcome.ok
+                else TaskFailed(p.task_id, p.area, p.role, p.attempt, p.round, outcome.summary)
+            )
+            return [follow(started, done, state.me, attachments=outcome.attachments)]
+        case _:
+            return []
+
+
+def work_of(state: State, started: Event) -> Work:
+    return worker.work_of(state, started)

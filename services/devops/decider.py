@@ -1,0 +1,66 @@
+"""DevOps worker: claims the Monitor's deploy requests, deploys, then runs the smoke tests."""
+
+from __future__ import annotations
+
+from orchestrator import worker
+from orchestrator.envelope import Actor, Event, Tick, follow
+from orchestrator.events import (
+    DevopsDeployed,
+    DevopsFailed,
+    DevopsRequested,
+    Scope,
+    SmokeFailed,
+    SmokePassed,
+    TaskStarted,
+)
+from orchestrator.worker import Outcome, State, Work
+
+
+def initial_state(me: Actor) -> State:
+    return worker.initial_state(me)
+
+
+def evolve(state: State, event: Event) -> State:
+    return worker.evolve(state, event)
+
+
+def decide(state: State, event: Event | Tick) -> list[Event]:
+    match event:
+        case Event(payload=DevopsRequested() as p) if p.task_id in state.tasks:
+            lease = state.tasks[p.task_id].spec.lease_ms
+            return worker.claim(state, event, p.task_id, p.attempt, p.round, lease)
+        case _:
+            return []
+
+
+def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
+    """`devops.deployed` then `smoke.passed` / `smoke.failed`, or `devops.failed`; log attached.
+
+    An outcome without a smoke verdict (`smoke_ok` None) counts as a passing smoke test.
+    """
+    claimed = worker.live(state, started)
+    match started.payload:
+        case TaskStarted() as p if claimed is not None:
+            trigger = claimed.trigger.payload if claimed.trigger else None
+            scope = trigger.scope if isinstance(trigger, DevopsRequested) else Scope.TOTAL
+            key = (p.task_id, p.area, scope, p.attempt, p.round)
+            logs = outcome.attachments
+            if not outcome.ok:
+                failed = DevopsFailed(*key, reason=outcome.summary)
+                return [follow(started, failed, state.me, attachments=logs)]
+            deployed = DevopsDeployed(*key, environment=f"{p.area}-{scope}")
+            smoke: SmokePassed | SmokeFailed = (
+                SmokePassed(*key)
+                if outcome.smoke_ok is not False
+                else SmokeFailed(*key, reason=outcome.summary)
+            )
+            return [
+                follow(started, deployed, state.me, attachments=logs),
+                follow(started, smoke, state.me),
+            ]
+        case _:
+            return []
+
+
+def work_of(state: State, started: Event) -> Work:
+    return worker.work_of(state, started)

@@ -1,0 +1,349 @@
+"""Monitor per area: follows the tasks, triggers QA and DevOps, verifies, alerts (docs/flow.md).
+
+A process: each task is `Waiting` for its trigger, `Running` (deadline from the trigger,
+lease from the latest beat), `Done` for its round, `Verified` or `Cancelled`. Only events
+of a task's current (attempt, round) count, so zombie completions never double-apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from orchestrator.envelope import Actor, Event, Tick, follow
+from orchestrator.events import (
+    AlertKind,
+    BacklogCreated,
+    DevopsFailed,
+    DevopsRequested,
+    ModulePlanned,
+    MonitorAlert,
+    Policy,
+    QaFailed,
+    QaPassed,
+    QaRequested,
+    Role,
+    Scope,
+    Severity,
+    SmokeFailed,
+    SmokePassed,
+    TaskAssigned,
+    TaskCancelled,
+    TaskCompleted,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskReworkRequested,
+    TaskStarted,
+    TaskVerified,
+)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Assigned but not triggered: QA before its dev task completes, DevOps before a request."""
+
+
+@dataclass(frozen=True)
+class Running:
+    since: int  # when triggered: the deadline counts from here
+    cause: Event  # the trigger: the cause of this round's timer alerts
+    beat: int | None = None  # latest task.started / task.heartbeat; None until claimed
+
+
+@dataclass(frozen=True)
+class Done:
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Verified:
+    pass
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    pass
+
+
+Phase = Waiting | Running | Done | Verified | Cancelled
+
+
+@dataclass(frozen=True)
+class Track:
+    spec: TaskAssigned  # the current attempt's assignment
+    round: int = 0
+    phase: Phase = Waiting()
+    max_round: int = -1  # over every attempt: a re-assigned dev task goes on from here
+    qa_failures: int = 0  # of a dev task, over every attempt
+    alerted: frozenset[tuple[str, int, int]] = frozenset()  # (kind, attempt, round)
+
+
+@dataclass(frozen=True)
+class Area:
+    max_attempts: int = Policy().max_attempts
+    requirement_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class State:
+    me: Actor
+    areas: dict[str, Area] = field(default_factory=dict)
+    tasks: dict[str, Track] = field(default_factory=dict)
+
+
+def initial_state(me: Actor) -> State:
+    return State(me)
+
+
+def decide(state: State, event: Event | Tick) -> list[Event]:
+    match event:
+        case Tick(now=now):
+            return [a for _, t in sorted(state.tasks.items()) for a in _timers(state, t, now)]
+        case Event() if not _mine(state, event):
+            return []
+        case Event(payload=TaskAssigned() as p) if _reassigned(state, p):
+            return _retrigger(state, event, p)
+        case Event(payload=TaskCompleted(role=Role.DEV) as p) if _live(state, p):
+            qa = _qa_of(state, state.tasks[p.task_id])
+            if qa is None or isinstance(qa.phase, Verified | Cancelled):
+                return []
+            return [_qa_request(state, event, qa, state.tasks[p.task_id])]
+        case Event(payload=QaPassed() as p) if _live(state, p) and _dev_done(state, p):
+            dev = state.tasks[p.dev_task_id]
+            verified = TaskVerified(dev.spec.task_id, p.area, Role.DEV, dev.spec.requirement_ids)
+            return [follow(event, verified, state.me), *_deploy_after(state, event, dev)]
+        case Event(payload=QaFailed() as p) if _live(state, p) and _dev_done(state, p):
+            dev = state.tasks[p.dev_task_id]
+            if dev.qa_failures + 1 >= _area(state, p.area).max_attempts:
+                text = f"QA failed {dev.qa_failures + 1} times: {', '.join(p.failures)}"
+                return _alert(state, event, dev, AlertKind.REPEATED_QA_FAILURE, text)
+            reason = "QA failed: " + ", ".join(p.failures)
+            rework = TaskReworkRequested(p.dev_task_id, p.area, dev.spec.attempt, p.round + 1, reason)
+            return [follow(event, rework, state.me)]
+        case Event(payload=SmokePassed(scope=Scope.TOTAL) as p) if _live(state, p):
+            track = state.tasks[p.task_id]
+            reqs = _area(state, p.area).requirement_ids or track.spec.requirement_ids
+            return [follow(event, TaskVerified(p.task_id, p.area, Role.DEVOPS, reqs), state.me)]
+        case Event(payload=DevopsFailed() as p) if _live(state, p):
+            text = f"deploy ({p.scope}) failed: {p.reason}"
+            return _alert(state, event, state.tasks[p.task_id], AlertKind.DEPLOY_FAILED, text)
+        case Event(payload=SmokeFailed() as p) if _live(state, p):
+            text = f"smoke tests ({p.scope}) failed: {p.reason}"
+            return _alert(state, event, state.tasks[p.task_id], AlertKind.SMOKE_FAILED, text)
+        case Event(payload=TaskFailed() as p) if _live(state, p):
+            text = f"task failed: {p.reason}"
+            return _alert(state, event, state.tasks[p.task_id], AlertKind.TASK_FAILED, text)
+        case _:
+            return []
+
+
+def evolve(state: State, event: Event) -> State:
+    if not _mine(state, event):
+        return state
+    t = event.occurred_at
+    match event.payload:
+        case ModulePlanned() as p:
+            reqs = tuple(r.id for r in p.requirements)
+            return _set_area(state, p.area, Area(p.policy.max_attempts, reqs))
+        case BacklogCreated() as p:
+            reqs = tuple(dict.fromkeys(r for b in p.tasks if b.role == Role.DEV for r in b.requirement_ids))
+            return _set_area(state, p.area, replace(_area(state, p.area), requirement_ids=reqs))
+        case TaskAssigned() as p:
+            old = state.tasks.get(p.task_id)
+            if old is not None and p.attempt <= old.spec.attempt:
+                return state
+            track = old or Track(p)
+            if p.role != Role.DEV:
+                return _put(state, replace(track, spec=p, round=0, phase=Waiting()))
+            round = 0 if old is None else old.max_round + 1
+            return _put(state, replace(track, spec=p, round=round, phase=Running(t, event)))
+        case TaskStarted() as p if p.task_id in state.tasks:
+            track = _bump(state.tasks[p.task_id], p.round)
+            match track.phase:
+                case Running() as r if p.attempt == track.spec.attempt and p.round >= track.round:
+                    return _put(state, replace(track, round=p.round, phase=replace(r, beat=t)))
+                case _:
+                    return _put(state, track)
+        case TaskHeartbeat() as p if _live(state, p):
+            track = state.tasks[p.task_id]
+            assert isinstance(track.phase, Running)
+            beat = max(track.phase.beat or t, t)
+            return _put(state, replace(track, phase=replace(track.phase, beat=beat)))
+        case QaRequested() | DevopsRequested() | TaskReworkRequested() as p if p.task_id in state.tasks:
+            track = _bump(state.tasks[p.task_id], p.round)
+            if p.attempt != track.spec.attempt:
+                return _put(state, track)
+            return _put(state, replace(track, round=p.round, phase=Running(t, event)))
+        case TaskCompleted() | DevopsFailed() | SmokeFailed() | SmokePassed() | TaskFailed() as p:
+            if not _live(state, p):
+                return state
+            ok = isinstance(p, TaskCompleted | SmokePassed)
+            return _put(state, replace(state.tasks[p.task_id], phase=Done(ok)))
+        case QaPassed() | QaFailed() as p if _live(state, p) and _dev_done(state, p):
+            state = _put(state, replace(state.tasks[p.task_id], phase=Done(isinstance(p, QaPassed))))
+            if isinstance(p, QaPassed):
+                return state
+            dev = state.tasks[p.dev_task_id]
+            return _put(state, replace(dev, qa_failures=dev.qa_failures + 1))
+        case TaskVerified() as p if p.task_id in state.tasks:
+            return _put(state, replace(state.tasks[p.task_id], phase=Verified()))
+        case TaskCancelled() as p if p.task_id in state.tasks:
+            return _put(state, replace(state.tasks[p.task_id], phase=Cancelled()))
+        case MonitorAlert() as p if p.task_id in state.tasks:
+            track = state.tasks[p.task_id]
+            alerted = track.alerted | {(p.kind.value, p.attempt, p.round)}
+            return _put(state, replace(track, alerted=alerted))
+        case _:
+            return state
+
+
+# -- rules ----------------------------------------------------------------------------
+
+
+def _retrigger(state: State, event: Event, p: TaskAssigned) -> list[Event]:
+    """A re-assignment re-sends the trigger the new attempt needs, when it is due."""
+    track = replace(state.tasks[p.task_id], spec=p, phase=Waiting())
+    match p.role:
+        case Role.QA:
+            dev = _dev_of(state, track)
+            done = dev is not None and isinstance(dev.phase, Done) and dev.phase.ok
+            return [_qa_request(state, event, track, dev)] if dev and done else []
+        case Role.DEVOPS:
+            reqs = _area(state, p.area).requirement_ids
+            if reqs and set(reqs) <= _verified(state, p.area):
+                return [_devops_request(state, event, track, Scope.TOTAL, reqs)]
+            return []
+        case _:
+            return []
+
+
+def _deploy_after(state: State, event: Event, dev: Track) -> list[Event]:
+    """After a verification: the first of several requirements deploys partially, the last totally."""
+    area = dev.spec.area
+    devops = next((t for t in _area_tasks(state, area) if t.spec.role == Role.DEVOPS), None)
+    if devops is None or isinstance(devops.phase, Verified | Cancelled):
+        return []
+    before = _verified(state, area)
+    after = before | set(dev.spec.requirement_ids)
+    reqs = _area(state, area).requirement_ids or tuple(sorted(after))
+    if set(reqs) <= after:
+        return [_devops_request(state, event, devops, Scope.TOTAL, reqs)]
+    if not before and len(reqs) > 1:
+        partial = tuple(r for r in reqs if r in after)
+        return [_devops_request(state, event, devops, Scope.PARTIAL, partial)]
+    return []
+
+
+def _timers(state: State, track: Track, now: int) -> list[Event]:
+    match track.phase:
+        case Running(since=since, cause=cause, beat=beat):
+            late: list[tuple[AlertKind, str]] = []
+            if beat is not None and now - beat >= track.spec.lease_ms:
+                late.append((AlertKind.SILENT_WORKER, f"no heartbeat for {now - beat} ms"))
+            if now - since >= track.spec.deadline_ms:
+                late.append((AlertKind.DEADLINE_MISSED, f"not finished {now - since} ms after trigger"))
+            alerts = [a for kind, text in late for a in _alert(state, cause, track, kind, text)]
+            return [replace(a, occurred_at=now) for a in alerts]
+        case _:
+            return []
+
+
+def _alert(state: State, cause: Event, track: Track, kind: AlertKind, text: str) -> list[Event]:
+    attempt, round = track.spec.attempt, track.round
+    if (kind.value, attempt, round) in track.alerted:
+        return []
+    critical = kind == AlertKind.REPEATED_QA_FAILURE
+    severity = Severity.CRITICAL if critical else Severity.WARNING
+    alert = MonitorAlert(track.spec.task_id, track.spec.area, kind, severity, attempt, round, text)
+    return [follow(cause, alert, state.me, kind.value, track.spec.task_id, attempt, round)]
+
+
+def _qa_request(state: State, cause: Event, qa: Track, dev: Track) -> Event:
+    request = QaRequested(qa.spec.task_id, qa.spec.area, dev.spec.task_id,
+                          dev.spec.requirement_ids, qa.spec.attempt, dev.round)
+    return follow(cause, request, state.me, qa.spec.task_id, qa.spec.attempt, dev.round)
+
+
+def _devops_request(
+    state: State, cause: Event, devops: Track, scope: Scope, reqs: tuple[str, ...]
+) -> Event:
+    # Each request of an attempt is a new round: partial then total never share a claim.
+    round = 0 if isinstance(devops.phase, Waiting) else devops.round + 1
+    request = DevopsRequested(devops.spec.task_id, devops.spec.area, scope, reqs,
+                              devops.spec.attempt, round)
+    return follow(cause, request, state.me, devops.spec.task_id, scope.value, round)
+
+
+# -- reading the state ----------------------------------------------------------------
+
+
+def _mine(state: State, event: Event) -> bool:
+    area = getattr(event.payload, "area", None)
+    return area is not None and (state.me.area is None or state.me.area == area)
+
+
+def _reassigned(state: State, p: TaskAssigned) -> bool:
+    old = state.tasks.get(p.task_id)
+    return p.attempt > 1 and old is not None and p.attempt > old.spec.attempt
+
+
+def _live(state: State, p: TaskCompleted | TaskFailed | TaskHeartbeat | QaPassed | QaFailed
+          | DevopsFailed | SmokePassed | SmokeFailed) -> bool:
+    """The event is of the task's current attempt and round, and the round is still open."""
+    track = state.tasks.get(p.task_id)
+    return (
+        track is not None
+        and isinstance(track.phase, Running)
+        and (p.attempt, p.round) == (track.spec.attempt, track.round)
+    )
+
+
+def _dev_done(state: State, p: QaPassed | QaFailed) -> bool:
+    """The QA result is about the dev task's current round, which completed."""
+    dev = state.tasks.get(p.dev_task_id)
+    return dev is not None and dev.round == p.round and dev.phase == Done(True)
+
+
+def _qa_of(state: State, dev: Track) -> Track | None:
+    return _paired(state, dev, Role.QA)
+
+
+def _dev_of(state: State, qa: Track) -> Track | None:
+    return _paired(state, qa, Role.DEV)
+
+
+def _paired(state: State, track: Track, role: Role) -> Track | None:
+    """Dev and QA tasks pair by area and requirement."""
+    key = (track.spec.area, track.spec.requirement_ids)
+    for other in state.tasks.values():
+        if other.spec.role == role and (other.spec.area, other.spec.requirement_ids) == key:
+            return other
+    return None
+
+
+def _verified(state: State, area: str) -> set[str]:
+    return {
+        r
+        for t in _area_tasks(state, area)
+        if t.spec.role == Role.DEV and isinstance(t.phase, Verified)
+        for r in t.spec.requirement_ids
+    }
+
+
+def _area_tasks(state: State, area: str) -> list[Track]:
+    return [t for t in state.tasks.values() if t.spec.area == area]
+
+
+def _area(state: State, area: str) -> Area:
+    return state.areas.get(area, Area())
+
+
+def _bump(track: Track, round: int) -> Track:
+    return replace(track, max_round=max(track.max_round, round))
+
+
+def _set_area(state: State, area: str, value: Area) -> State:
+    return replace(state, areas={**state.areas, area: value})
+
+
+def _put(state: State, track: Track) -> State:
+    return replace(state, tasks={**state.tasks, track.spec.task_id: track})

@@ -1,0 +1,53 @@
+"""QA worker: claims the Monitor's QA requests, reports pass or failures with a report."""
+
+from __future__ import annotations
+
+from orchestrator import worker
+from orchestrator.envelope import Actor, Event, Tick, follow
+from orchestrator.events import QaFailed, QaPassed, QaRequested, TaskFailed, TaskStarted
+from orchestrator.worker import Outcome, State, Work
+
+
+def initial_state(me: Actor) -> State:
+    return worker.initial_state(me)
+
+
+def evolve(state: State, event: Event) -> State:
+    return worker.evolve(state, event)
+
+
+def decide(state: State, event: Event | Tick) -> list[Event]:
+    match event:
+        case Event(payload=QaRequested() as p) if p.task_id in state.tasks:
+            lease = state.tasks[p.task_id].spec.lease_ms
+            return worker.claim(state, event, p.task_id, p.attempt, p.round, lease)
+        case _:
+            return []
+
+
+def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
+    """`qa.passed` / `qa.failed` (report attached), or `task.failed` if the suite could not run."""
+    claimed = worker.live(state, started)
+    match started.payload:
+        case TaskStarted() as p if claimed is not None:
+            trigger = claimed.trigger.payload if claimed.trigger else None
+            dev = trigger.dev_task_id if isinstance(trigger, QaRequested) else _dev_of(p.task_id)
+            result: QaPassed | QaFailed | TaskFailed
+            if outcome.ok:
+                result = QaPassed(p.task_id, p.area, dev, p.attempt, p.round, outcome.summary)
+            elif outcome.failures:
+                result = QaFailed(p.task_id, p.area, dev, p.attempt, p.round, outcome.failures)
+            else:
+                result = TaskFailed(p.task_id, p.area, p.role, p.attempt, p.round, outcome.summary)
+            return [follow(started, result, state.me, attachments=outcome.attachments)]
+        case _:
+            return []
+
+
+def work_of(state: State, started: Event) -> Work:
+    return worker.work_of(state, started)
+
+
+def _dev_of(qa_task_id: str) -> str:
+    head, _, requirement = qa_task_id.rpartition("/qa/")
+    return f"{head}/dev/{requirement}"
