@@ -93,8 +93,11 @@ def start_kafka(settings: Settings, previous: dict[str, Any] | None = None) -> d
     while controller_port in (0, port):
         controller_port = free_port()
     for p in (port, controller_port):
-        if not port_free(p):
-            raise StackError(f"Kafka port {p} on 127.0.0.1 is taken by another process")
+        settle = time.monotonic() + 15  # a broker that just stopped may hold it briefly
+        while not port_free(p):
+            if time.monotonic() > settle:
+                raise StackError(f"Kafka port {p} on 127.0.0.1 is taken by another process")
+            time.sleep(0.5)
     props = write_config(home, port, controller_port)
     jvm = [str(java), "-Xmx512m", "-Xms256m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
            f"-Dlog4j2.configurationFile={home / 'log4j2.properties'}", "-cp", cp]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -45,9 +46,15 @@ def require(tools: dict[str, str | None]) -> None:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free port below the kernel's ephemeral range, so no client connection can take it
+    between a `down` and the next `up` (servers come back on their recorded ports)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(max(low - 12000, 1024), low)
+        if port_free(port):
+            return port
+    raise StackError("no free port below the ephemeral range")
 
 
 def port_free(port: int) -> bool:

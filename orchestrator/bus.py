@@ -1,0 +1,197 @@
+"""Kafka plumbing: safe client settings, topic provisioning, publishing, dead letters.
+
+librdkafka's defaults are unsafe for us: producers are idempotent with acks=all, and
+consumers store an offset only after the record's effects are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import threading
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from orchestrator import codec
+from orchestrator.config import Settings
+from orchestrator.envelope import Event
+
+INFINITE = "-1"
+
+
+def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.bootstrap,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 2,
+        "message.max.bytes": settings.max_record_bytes + 64 * 1024,
+        **extra,
+    }
+
+
+def consumer_config(settings: Settings, group: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "bootstrap.servers": settings.bootstrap,
+        "group.id": group,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed",
+        **extra,
+    }
+
+
+def topic_specs(settings: Settings) -> list[NewTopic]:
+    rf = settings.replication_factor
+    keep = {"retention.ms": INFINITE, "retention.bytes": INFINITE,
+            "min.insync.replicas": str(settings.min_insync_replicas),
+            "max.message.bytes": str(settings.max_record_bytes + 64 * 1024)}
+    return [
+        NewTopic(settings.events_topic, settings.partitions, rf, config=keep),
+        NewTopic(settings.specs_topic, settings.partitions, rf, config=keep),
+        NewTopic(settings.dlq_topic, 1, rf, config=keep),
+    ]
+
+
+def provision(settings: Settings, timeout: float = 30.0) -> list[str]:
+    """Create the log, ingestion and dead-letter topics; existing ones are left alone."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap})
+    created = []
+    for name, future in admin.create_topics(topic_specs(settings), request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+            created.append(name)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+    return created
+
+
+def record_for(settings: Settings, event: Event) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
+    """(topic, key, value, headers) of an event: submissions go to the ingestion topic."""
+    topic = settings.specs_topic if event.type == "spec.submitted" else settings.events_topic
+    key = event.request_id if event.type == "spec.submitted" else event.project_id
+    return topic, key.encode(), codec.encode(event), codec.headers(event)
+
+
+class Publisher:
+    """An idempotent producer whose deliveries can be awaited from asyncio or waited on."""
+
+    def __init__(self, settings: Settings, **extra: Any) -> None:
+        self.settings = settings
+        self._producer = Producer(producer_config(settings, **extra))
+        self._closed = threading.Event()
+        self._poller = threading.Thread(target=self._poll, daemon=True, name="publisher-poll")
+        self._poller.start()
+
+    def _poll(self) -> None:
+        while not self._closed.is_set():
+            self._producer.poll(0.05)
+
+    def send(self, event: Event) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def delivered(err: KafkaError | None, _msg: Message) -> None:
+            if err is None:
+                loop.call_soon_threadsafe(_settle, done, None)
+            else:
+                loop.call_soon_threadsafe(_settle, done, KafkaException(err))
+
+        topic, key, value, headers = record_for(self.settings, event)
+        self._produce(topic, key, value, headers, delivered)
+        return done
+
+    async def publish(self, events: Iterable[Event]) -> None:
+        """Produce and wait until the broker has acknowledged every event."""
+        await asyncio.gather(*[self.send(e) for e in events])
+
+    def publish_sync(self, events: Iterable[Event], timeout: float = 30.0) -> None:
+        errors: list[KafkaError] = []
+
+        def delivered(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                errors.append(err)
+
+        for event in events:
+            topic, key, value, headers = record_for(self.settings, event)
+            self._produce(topic, key, value, headers, delivered)
+        if self._producer.flush(timeout) or errors:
+            raise KafkaException(errors[0] if errors else "delivery timed out")
+
+    def send_raw(self, topic: str, key: bytes | None, value: bytes | None,
+                 headers: list[tuple[str, bytes]]) -> None:
+        self._produce(topic, key, value, headers, None)
+
+    async def send_raw_async(self, topic: str, key: bytes | None, value: bytes | None,
+                             headers: list[tuple[str, bytes]]) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+
+        def delivered(err: KafkaError | None, _msg: Message) -> None:
+            loop.call_soon_threadsafe(_settle, done, None if err is None else KafkaException(err))
+
+        self._produce(topic, key, value, headers, delivered)
+        await done
+
+    def _produce(self, topic: str, key: bytes | None, value: bytes | None,
+                 headers: list[tuple[str, str | bytes | None]] | Any, callback: Any) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value, key, headers=list(headers), on_delivery=callback)
+                return
+            except BufferError:  # local queue full: let deliveries drain
+                self._producer.poll(0.1)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        if self._producer.flush(timeout):
+            raise KafkaException("delivery timed out")
+
+    def close(self) -> None:
+        self.flush()
+        self._closed.set()
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+def dead_letter_headers(
+    topic: str, partition: int, offset: int, error: BaseException, group: str = ""
+) -> list[tuple[str, bytes]]:
+    """Spring Kafka's `kafka_dlt-*` headers (partition: int32, offset: int64, big-endian)."""
+    return [
+        ("kafka_dlt-original-topic", topic.encode()),
+        ("kafka_dlt-original-partition", struct.pack(">i", partition)),
+        ("kafka_dlt-original-offset", struct.pack(">q", offset)),
+        ("kafka_dlt-original-consumer-group", group.encode()),
+        ("kafka_dlt-exception-fqcn", f"{type(error).__module__}.{type(error).__name__}".encode()),
+        ("kafka_dlt-exception-message", str(error).encode()[:4096]),
+        ("kafka_dlt-exception-stacktrace",
+         "".join(traceback.format_exception(error)).encode()[:16384]),
+    ]
+
+
+def read_dead_letter_headers(headers: list[tuple[str, bytes]] | None) -> dict[str, Any]:
+    found = dict(headers or [])
+    out: dict[str, Any] = {}
+    for name, value in found.items():
+        if not name.startswith("kafka_dlt-"):
+            continue
+        key = name.removeprefix("kafka_dlt-")
+        if key == "original-partition":
+            out[key] = struct.unpack(">i", value)[0]
+        elif key == "original-offset":
+            out[key] = struct.unpack(">q", value)[0]
+        else:
+            out[key] = value.decode(errors="replace")
+    return out

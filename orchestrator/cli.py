@@ -1,0 +1,155 @@
+"""The `orchestrator` command: one Typer app; each group lives beside the code it drives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from orchestrator.stack.cli import stack_app
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Event-driven delivery orchestrator.")
+
+SERVICES = ("spec", "cto", "pm", "monitor", "dev", "qa", "devops", "projector", "api")
+AREAS = ("backend", "web", "mobile", "all")
+
+app.add_typer(stack_app, name="stack")
+
+
+@app.command()
+def service(
+    name: str = typer.Argument(..., help=f"one of: {', '.join(SERVICES)}"),
+    area: str = typer.Option("all", help="backend | web | mobile | all"),
+) -> None:
+    """Run one service in the foreground (the entrypoint each container runs)."""
+    if name not in SERVICES:
+        raise typer.BadParameter(f"unknown service {name!r}; expected one of {', '.join(SERVICES)}")
+    if area not in AREAS:
+        raise typer.BadParameter(f"unknown area {area!r}; expected one of {', '.join(AREAS)}")
+    from orchestrator.services import run_service
+
+    run_service(name, area)
+
+
+def main() -> None:
+    app()
+
+
+topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
+schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event catalog.")
+app.add_typer(topics_app, name="topics")
+app.add_typer(schemas_app, name="schemas")
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create the event log, ingestion and dead-letter topics (idempotent)."""
+    from orchestrator import bus, config
+
+    created = bus.provision(config.load())
+    typer.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
+
+
+@schemas_app.command("check")
+def schemas_check() -> None:
+    """Fail unless the current schemas read every shipped version (backward-transitive)."""
+    from orchestrator import schemas
+
+    problems = schemas.check()
+    for p in problems:
+        typer.echo(f"{p.version}: {p.message}", err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"ok: current schema reads all {len(schemas.load_history())} shipped versions")
+
+
+@schemas_app.command("freeze")
+def schemas_freeze() -> None:
+    """Record the current schema as a shipped version in schemas/history."""
+    from orchestrator import schemas
+
+    path = schemas.freeze()
+    typer.echo(f"recorded {path}" if path else "already recorded")
+
+
+@app.command()
+def submit(
+    spec: Path = typer.Argument(..., help="a YAML or JSON spec"),
+    wait: bool = typer.Option(False, help="follow until the project completes or is blocked"),
+    timeout: float = typer.Option(300.0, help="seconds to wait with --wait"),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Submit a spec to the ingestion topic."""
+    import json
+    import time
+
+    from orchestrator import client, config
+
+    if not spec.is_file():
+        fail(f"no such file: {spec}")
+    settings = config.load()
+    since = int(time.time() * 1000) - 1000
+    event = client.submit(settings, spec)
+    outcome = "submitted"
+    if wait:
+        events = client.wait_for_outcome(settings, event.request_id, since, timeout)
+        ends = [e for e in events if e.type in client.TERMINAL]
+        outcome = ends[0].type if ends else "timeout"
+    if as_json:
+        typer.echo(json.dumps({"request_id": event.request_id, "outcome": outcome}))
+    else:
+        typer.echo(f"request {event.request_id}: {outcome}")
+    if outcome in ("spec.rejected", "project.blocked", "timeout"):
+        raise typer.Exit(2)
+
+
+@app.command()
+def demo(
+    spec: Path = typer.Option(Path("examples/specs/shop.yaml"), help="the spec to run"),
+    keep: bool = typer.Option(False, help="leave the stack and services running afterwards"),
+    timeout: float = typer.Option(180.0, help="seconds before giving up"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+) -> None:
+    """Start the stack and every service, run a spec to `project.completed`, summarize."""
+    import json
+    import time
+
+    from orchestrator import config, demo, stack
+
+    if not spec.is_file():
+        fail(f"no such spec: {spec}")
+    settings = config.load()
+    began = time.monotonic()
+    try:
+        stack.up(settings)
+    except stack.StackError as exc:
+        fail(str(exc))
+    fleet = demo.Fleet(settings)
+    try:
+        demo.start_actors(fleet)
+        typer.echo(f"services started: {', '.join(fleet.procs)}; submitting {spec}")
+        outcome, events = demo.run(settings, spec, timeout, echo=not as_json)
+        dead = fleet.dead()
+    finally:
+        if not keep:
+            fleet.stop()
+            stack.down(settings)
+    summary = {"outcome": outcome, "seconds": round(time.monotonic() - began, 1),
+               "dead_services": dead, **demo.summarize(events),
+               "artifact_root": settings.artifacts, "logs": str(settings.run_dir / "logs")}
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        for key, value in summary.items():
+            typer.echo(f"{key:>14}: {value}")
+    if outcome != "project.completed":
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+"""The thin shell around a pure decider: a Faust agent in, an idempotent producer out.
+
+Per record: decode (or dead-letter), let the Runtime dedupe/decide/fold, store attached
+artifacts, publish and await the acks; the agent runs at concurrency 1, so Faust commits
+an offset only after its effects are durable. On partition assignment the state of those
+partitions is rebuilt by replaying the log up to the group's committed offset (DESIGN §5:
+the log is the source of truth), which also makes Faust's redeliveries harmless.
+Workers run executions concurrently after the claim, bounded per instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass, replace
+from types import ModuleType
+from typing import Any
+
+import faust
+from confluent_kafka import Consumer, TopicPartition
+
+from orchestrator import artifacts, codec, worker
+from orchestrator.bus import Publisher, consumer_config, dead_letter_headers
+from orchestrator.config import Settings
+from orchestrator.envelope import Actor, Event
+from orchestrator.events import Role, SpecSubmitted
+from orchestrator.runtime import Runtime
+
+log = logging.getLogger("orchestrator.shell")
+RAW_SPEC_TYPES = {b"application/yaml", b"application/json", b"text/yaml"}
+
+
+@dataclass(frozen=True)
+class ActorDef:
+    """How one actor service is wired: plain data, read at its entry point."""
+
+    name: str
+    role: Role
+    decider: ModuleType
+    tick_ms: int = 0
+    intake: bool = False
+    worker: bool = False
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Shell:
+    def __init__(self, defn: ActorDef, area: str, settings: Settings) -> None:
+        self.defn = defn
+        self.settings = settings
+        self.group = f"{settings.topic_prefix}-{defn.name}-{area}"
+        instance = f"{socket.gethostname()}-{os.getpid()}"
+        self.me = Actor(defn.role, None if area == "all" else area, instance)
+        options = {"max_spec_bytes": settings.max_spec_bytes} if defn.intake else {}
+        self.runtime = Runtime(defn.decider, self.me, options, prepare=self._prepare)
+        self.publisher = Publisher(settings)
+        self.committed_floor: dict[int, int] = {}
+        self.partition_of: dict[str, int] = {}
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self.lock = asyncio.Lock()
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    # -- wiring --------------------------------------------------------------------
+    def app(self) -> faust.App:
+        s = self.settings
+        datadir = (s.run_dir / "faust").resolve()
+        datadir.mkdir(parents=True, exist_ok=True)
+        app = faust.App(
+            self.group,
+            broker=f"kafka://{s.bootstrap}",
+            value_serializer="raw",
+            key_serializer="raw",
+            topic_disable_leader=True,
+            topic_allow_declare=False,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+            broker_commit_interval=1.0,
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=2.0,
+            web_enabled=s.health_port > 0,
+            web_port=s.health_port or 6066,
+            web_bind="0.0.0.0",
+            datadir=str(datadir / self.group),
+            store="memory://",
+        )
+        names = [s.events_topic, *([s.specs_topic] if self.defn.intake else [])]
+        topic = app.topic(*names, value_serializer="raw", key_serializer="raw")
+        app.agent(topic, name=f"{self.group}-agent", concurrency=1)(self._consume)
+        app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        if self.defn.tick_ms:
+            app.timer(self.defn.tick_ms / 1000)(self._tick)
+        if s.health_port:
+            app.page("/healthz")(_health)
+            app.page("/readyz")(_health)
+        return app
+
+    async def _consume(self, stream: Any) -> None:
+        async for record in stream.events():
+            m = record.message
+            await self.on_record(m.topic, m.partition, m.offset, m.value, m.headers)
+
+    # -- one record ----------------------------------------------------------------
+    async def on_record(self, topic: str, partition: int, offset: int, value: bytes | None,
+                        headers: Any) -> None:
+        if topic == self.settings.events_topic and offset < self.committed_floor.get(partition, 0):
+            return
+        try:
+            event = self._decode(topic, partition, offset, value, headers)
+        except codec.DecodeError as exc:
+            await self.dead_letter(topic, partition, offset, value, headers, exc)
+            return
+        if self.defn.worker:
+            await self._capacity()
+        async with self.lock:
+            try:
+                outputs = self.runtime.handle(event)
+            except Exception as exc:  # a decider bug must not block the partition
+                log.exception("decider failed on %s %s", event.type, event.event_id)
+                await self.dead_letter(topic, partition, offset, value, headers, exc)
+                return
+            await self.publisher.publish(outputs)
+        if topic == self.settings.events_topic:
+            self.partition_of[event.project_id] = partition
+        self._start_claims(outputs)
+
+    def _decode(self, topic: str, partition: int, offset: int, value: bytes | None,
+                headers: Any) -> Event:
+        if len(value or b"") > self.settings.max_record_bytes:
+            raise codec.DecodeError(f"record of {len(value or b'')} bytes exceeds the limit")
+        found = dict(headers or [])
+        if topic == self.settings.specs_topic and found.get("content-type") in RAW_SPEC_TYPES:
+            return _raw_submission(topic, partition, offset, value or b"", self.me)
+        return codec.decode(value)
+
+    async def dead_letter(self, topic: str, partition: int, offset: int, value: bytes | None,
+                          headers: Any, error: BaseException) -> None:
+        log.warning("dead-lettering %s[%d]@%d: %s", topic, partition, offset, error)
+        hdrs = [*list(headers or []), *dead_letter_headers(topic, partition, offset, error,
+                                                           self.group)]
+        await self.publisher.send_raw_async(self.settings.dlq_topic, None, value, hdrs)
+
+    def _prepare(self, event: Event) -> Event:
+        event = replace(event, occurred_at=now_ms())
+        if not event.attachments:
+            return event
+        refs = tuple(artifacts.store(self.settings.artifacts, a) for a in event.attachments)
+        return replace(event, artifacts=event.artifacts + refs, attachments=())
+
+    # -- time ----------------------------------------------------------------------
+    async def _tick(self) -> None:
+        async with self.lock:
+            outputs = self.runtime.tick(now_ms())
+            await self.publisher.publish(outputs)
+
+    # -- rebuild on assignment -----------------------------------------------------
+    async def _on_assigned(self, sender: Any, assigned: Any, *_: Any, **__: Any) -> None:
+        mine = {tp.partition for tp in assigned if tp.topic == self.settings.events_topic}
+        for p in set(self.committed_floor) - mine:
+            self._revoke(p)
+        fresh = sorted(mine - set(self.committed_floor))
+        if not fresh:
+            return
+        async with self.lock:
+            loop = asyncio.get_running_loop()
+            pending = await loop.run_in_executor(None, self._replay, fresh)
+            await self.publisher.publish(pending)
+        if self.defn.worker:
+            for project_id, p in list(self.partition_of.items()):
+                if p in fresh:
+                    self._start_claims(worker.unfinished(self.runtime.state(project_id)))
+
+    def _revoke(self, partition: int) -> None:
+        del self.committed_floor[partition]
+        gone = {pid for pid, p in self.partition_of.items() if p == partition}
+        self.runtime.forget(lambda pid: pid not in gone)
+        for started_id, task in list(self.running.items()):
+            if task.get_name() in gone:
+                task.cancel()
+                self.running.pop(started_id, None)
+
+    def _replay(self, partitions: list[int]) -> list[Event]:
+        """Fold each partition up to the committed offset; return outputs the log lacks."""
+        topic = self.settings.events_topic
+        consumer = Consumer(consumer_config(self.settings, self.group, **{"enable.auto.commit": False}))
+        try:
+            committed = consumer.committed([TopicPartition(topic, p) for p in partitions], 30)
+            ends = {tp.partition: max(tp.offset, 0) for tp in committed}
+            his = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), 30)[1]
+                   for p in partitions}
+            consumer.assign([TopicPartition(topic, p, 0) for p in partitions if his[p] > 0])
+            todo = {p for p in partitions if his[p] > 0}
+            made: dict[str, Event] = {}
+            in_log: set[str] = set()
+            while todo:
+                msg = consumer.poll(1.0)
+                if msg is None or msg.error():
+                    continue
+                p, off = int(msg.partition() or 0), int(msg.offset() or 0)
+                if off < ends[p]:
+                    try:
+                        event = codec.decode(msg.value())
+                    except codec.DecodeError:
+                        continue
+                    in_log.add(event.event_id)
+                    self.partition_of[event.project_id] = p
+                    made.update((o.event_id, o) for o in self.runtime.handle(event))
+                else:
+                    found = dict(msg.headers() or []).get("event_id") or b""
+                    in_log.add(found.decode() if isinstance(found, bytes) else str(found))
+                if off + 1 >= his[p]:
+                    todo.discard(p)
+            for p in partitions:
+                self.committed_floor[p] = ends[p]
+            return [e for i, e in made.items() if i not in in_log]
+        finally:
+            consumer.close()
+
+    # -- workers -------------------------------------------------------------------
+    async def _capacity(self) -> None:
+        while len(self.running) >= self.settings.worker_concurrency:
+            self.idle.clear()
+            await self.idle.wait()
+
+    def _start_claims(self, events: list[Event]) -> None:
+        if not self.defn.worker:
+            return
+        for started in events:
+            if started.type == "task.started" and started.event_id not in self.running:
+                task = asyncio.create_task(self._execute(started), name=started.project_id)
+                self.running[started.event_id] = task
+
+    async def _execute(self, started: Event) -> None:
+        from orchestrator import executors
+
+        decider = self.defn.decider
+        try:
+            work = decider.work_of(self.runtime.state(started.project_id), started)
+            beats = asyncio.create_task(self._heartbeat(started))
+            try:
+                outcome = await executors.runner_for(work.executor).run(work)
+            finally:
+                beats.cancel()
+            async with self.lock:
+                state = self.runtime.state(started.project_id)
+                outputs = self.runtime.apply(started.project_id,
+                                             decider.finish(state, started, outcome))
+                await self.publisher.publish(outputs)
+        finally:
+            self.running.pop(started.event_id, None)
+            self.idle.set()
+
+    async def _heartbeat(self, started: Event) -> None:
+        lease = getattr(started.payload, "lease_ms", 3000)
+        seq = 0
+        while True:
+            await asyncio.sleep(max(lease / 3000, 0.2))
+            seq += 1
+            async with self.lock:
+                beat = worker.heartbeat(started, seq, self.me)
+                await self.publisher.publish(self.runtime.apply(started.project_id, [beat]))
+
+
+async def _health(web: Any, request: Any) -> Any:
+    return web.json({"status": "ok"})
+
+
+def _raw_submission(topic: str, partition: int, offset: int, value: bytes, me: Actor) -> Event:
+    """A spec document produced as plain YAML/JSON: give it deterministic ids from its place."""
+    from orchestrator.envelope import derive_id
+
+    request_id = derive_id(f"{topic}/{partition}/{offset}", "request")
+    return Event(
+        event_id=derive_id(request_id, "spec.submitted"),
+        project_id="",
+        request_id=request_id,
+        causation_id=None,
+        occurred_at=now_ms(),
+        actor=Actor(Role.CLIENT, None, "kafka"),
+        payload=SpecSubmitted(document=value),
+    )
+
+
+def run(defn: ActorDef, area: str, settings: Settings) -> None:
+    from faust.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    shell = Shell(defn, area, settings)
+    app = shell.app()
+    Worker(app, loglevel="warning", quiet=True).execute_from_commandline()

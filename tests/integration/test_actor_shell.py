@@ -1,0 +1,88 @@
+"""An actor service as its own process against the real broker: decide, dedupe, dead-letter."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Producer
+
+from orchestrator import bus, client, demo
+from orchestrator.config import Settings
+from orchestrator.envelope import Actor, Event
+from orchestrator.events import Module, Policy, ProjectCreated, Requirement, Role
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def fleet(settings: Settings) -> Iterator[demo.Fleet]:
+    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "it" / settings.topic_prefix})
+    bus.provision(isolated)
+    f = demo.Fleet(isolated)
+    yield f
+    f.stop()
+
+
+def project_created(project_id: str) -> Event:
+    modules = tuple(Module(area, (Requirement(f"FR-{i}", "x"),)) for i, area in enumerate(["backend", "web"]))
+    return Event(str(uuid.uuid4()), project_id, f"r-{project_id}", None, int(time.time() * 1000),
+                 Actor(Role.SPEC), ProjectCreated(name=project_id, description="", modules=modules,
+                                                  policy=Policy()))
+
+
+def dead_letters(settings: Settings, count: int, timeout: float = 60) -> list[dict[str, object]]:
+    consumer = Consumer(bus.consumer_config(settings, f"dlq-{uuid.uuid4()}"))
+    consumer.subscribe([settings.dlq_topic])
+    found: list[dict[str, object]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                found.append(bus.read_dead_letter_headers(msg.headers()))
+    finally:
+        consumer.close()
+    return found
+
+
+def test_the_cto_plans_each_project_once_and_dead_letters_poison_without_stopping(
+    fleet: demo.Fleet,
+) -> None:
+    settings = fleet.settings
+    since = int(time.time() * 1000) - 1000
+    fleet.start("cto")
+    first, second = project_created("p-one"), project_created("p-two")
+    publisher = bus.Publisher(settings)
+    publisher.publish_sync([first, first])  # a duplicate delivery
+    raw = Producer({"bootstrap.servers": settings.bootstrap})
+    raw.produce(settings.events_topic, b"not avro at all", b"p-one")
+    raw.produce(settings.events_topic, b"\xc3\x01" + b"\x00" * 8 + b"body", b"p-one")
+    raw.flush(10)
+    publisher.publish_sync([second])
+    publisher.close()
+
+    got: list[Event] = []
+    for event in client.follow(settings, since, 90, lambda e: e.actor.role == Role.CTO):
+        got.append(event)
+        if Counter(e.type for e in got)["module.planned"] >= 4:
+            break
+    by_project = Counter((e.project_id, e.type) for e in got)
+    assert by_project[("p-one", "module.planned")] == 2
+    assert by_project[("p-one", "charter.created")] == 1
+    assert by_project[("p-two", "module.planned")] == 2
+    assert all(e.causation_id in (first.event_id, second.event_id) for e in got)
+    assert all(e.artifacts for e in got if e.type == "charter.created")
+
+    letters = dead_letters(settings, 2)
+    assert len(letters) == 2
+    assert {str(d["original-topic"]) for d in letters} == {settings.events_topic}
+    assert sorted(int(str(d["original-offset"])) for d in letters) == [2, 3]
+    assert any("marker" in str(d["exception-message"]) for d in letters)
+    assert any("fingerprint" in str(d["exception-message"]) for d in letters)
+    assert fleet.dead() == []
