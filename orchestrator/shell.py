@@ -21,6 +21,7 @@ from typing import Any
 
 import faust
 from confluent_kafka import Consumer, TopicPartition
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from orchestrator import artifacts, codec, worker
 from orchestrator.bus import Publisher, consumer_config, dead_letter_headers
@@ -65,6 +66,13 @@ class Shell:
         self.lock = asyncio.Lock()
         self.idle = asyncio.Event()
         self.idle.set()
+        self.metrics = CollectorRegistry()
+        self.consumed = Counter("orchestrator_events_consumed", "Records read", ["topic"],
+                                registry=self.metrics)
+        self.produced = Counter("orchestrator_events_produced", "Events published", ["type"],
+                                registry=self.metrics)
+        self.dead = Counter("orchestrator_dead_letters", "Records dead-lettered", ["topic"],
+                            registry=self.metrics)
 
     # -- wiring --------------------------------------------------------------------
     def app(self) -> faust.App:
@@ -96,9 +104,24 @@ class Shell:
         if self.defn.tick_ms:
             app.timer(self.defn.tick_ms / 1000)(self._tick)
         if s.health_port:
-            app.page("/healthz")(_health)
-            app.page("/readyz")(_health)
+            self._serve_health(app)
         return app
+
+    def _serve_health(self, app: faust.App) -> None:
+        async def healthz(web: Any, request: Any) -> Any:
+            return web.json({"status": "ok"})
+
+        async def readyz(web: Any, request: Any) -> Any:
+            ready = bool(self.committed_floor) or self.defn.intake
+            return web.json({"status": "ready" if ready else "waiting for partitions"},
+                            status=200 if ready else 503)
+
+        async def metrics(web: Any, request: Any) -> Any:
+            return web.text(generate_latest(self.metrics).decode(), content_type="text/plain")
+
+        app.page("/healthz")(healthz)
+        app.page("/readyz")(readyz)
+        app.page("/metrics")(metrics)
 
     async def _consume(self, stream: Any) -> None:
         async for record in stream.events():
@@ -110,6 +133,7 @@ class Shell:
                         headers: Any) -> None:
         if topic == self.settings.events_topic and offset < self.committed_floor.get(partition, 0):
             return
+        self.consumed.labels(topic).inc()
         try:
             event = self._decode(topic, partition, offset, value, headers)
         except codec.DecodeError as exc:
@@ -141,11 +165,13 @@ class Shell:
     async def dead_letter(self, topic: str, partition: int, offset: int, value: bytes | None,
                           headers: Any, error: BaseException) -> None:
         log.warning("dead-lettering %s[%d]@%d: %s", topic, partition, offset, error)
+        self.dead.labels(topic).inc()
         hdrs = [*list(headers or []), *dead_letter_headers(topic, partition, offset, error,
                                                            self.group)]
         await self.publisher.send_raw_async(self.settings.dlq_topic, None, value, hdrs)
 
     def _prepare(self, event: Event) -> Event:
+        self.produced.labels(event.type).inc()
         event = replace(event, occurred_at=now_ms())
         if not event.attachments:
             return event
@@ -264,10 +290,6 @@ class Shell:
             async with self.lock:
                 beat = worker.heartbeat(started, seq, self.me)
                 await self.publisher.publish(self.runtime.apply(started.project_id, [beat]))
-
-
-async def _health(web: Any, request: Any) -> Any:
-    return web.json({"status": "ok"})
 
 
 def _raw_submission(topic: str, partition: int, offset: int, value: bytes, me: Actor) -> Event:

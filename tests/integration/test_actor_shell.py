@@ -86,3 +86,28 @@ def test_the_cto_plans_each_project_once_and_dead_letters_poison_without_stoppin
     assert any("marker" in str(d["exception-message"]) for d in letters)
     assert any("fingerprint" in str(d["exception-message"]) for d in letters)
     assert fleet.dead() == []
+
+
+def test_a_service_answers_health_readiness_and_metrics(fleet: demo.Fleet) -> None:
+    import httpx
+
+    from orchestrator.stack.proc import free_port
+
+    port = free_port()
+    fleet.env["ORCH_HEALTH_PORT"] = str(port)
+    fleet.start("pm")
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    ready = None
+    while time.monotonic() < deadline:
+        try:
+            ready = httpx.get(f"{base}/readyz", timeout=2)
+            if ready.status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    assert ready is not None and ready.status_code == 200
+    assert httpx.get(f"{base}/healthz", timeout=2).json() == {"status": "ok"}
+    metrics = httpx.get(f"{base}/metrics", timeout=2).text
+    assert "orchestrator_events_consumed" in metrics
