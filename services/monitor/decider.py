@@ -100,7 +100,7 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
             return [a for _, t in sorted(state.tasks.items()) for a in _timers(state, t, now)]
         case Event() if not _mine(state, event):
             return []
-        case Event(payload=TaskAssigned() as p) if _reassigned(state, p):
+        case Event(payload=TaskAssigned() as p) if _reassigned(state, p) or _late(state, p):
             return _retrigger(state, event, p)
         case Event(payload=TaskCompleted(role=Role.DEV) as p) if _live(state, p):
             qa = _qa_of(state, state.tasks[p.task_id])
@@ -200,8 +200,9 @@ def evolve(state: State, event: Event) -> State:
 
 
 def _retrigger(state: State, event: Event, p: TaskAssigned) -> list[Event]:
-    """A re-assignment re-sends the trigger the new attempt needs, when it is due."""
-    track = replace(state.tasks[p.task_id], spec=p, phase=Waiting())
+    """A (re-)assignment sends the trigger the attempt needs, when it is already due."""
+    old = state.tasks.get(p.task_id)
+    track = Track(spec=p) if old is None else replace(old, spec=p, phase=Waiting())
     match p.role:
         case Role.QA:
             dev = _dev_of(state, track)
@@ -284,6 +285,11 @@ def _mine(state: State, event: Event) -> bool:
 def _reassigned(state: State, p: TaskAssigned) -> bool:
     old = state.tasks.get(p.task_id)
     return p.attempt > 1 and old is not None and p.attempt > old.spec.attempt
+
+
+def _late(state: State, p: TaskAssigned) -> bool:
+    """A first QA or DevOps assignment seen only after the work it waits for: producers race."""
+    return p.task_id not in state.tasks and p.role in (Role.QA, Role.DEVOPS)
 
 
 def _live(state: State, p: TaskCompleted | TaskFailed | TaskHeartbeat | QaPassed | QaFailed

@@ -237,6 +237,28 @@ def test_a_failed_dev_task_raises_a_task_failed_warning() -> None:
     assert alerts(out) == [alert(DEV(), AlertKind.TASK_FAILED)]
 
 
+# -- assignments that arrive late (producers race on the log) -------------------------
+
+
+def test_a_qa_assignment_seen_after_its_dev_task_completed_requests_qa() -> None:
+    dev_only = [planned(("FR-1",)), assigned(Role.DEV, "FR-1", reqs=("FR-1",))]
+    out = then([*dev_only, *dev_done()], assigned(Role.QA, "FR-1", reqs=("FR-1",)))
+    assert out == [QaRequested(QA(), AREA, DEV(), ("FR-1",), 1, 0)]
+
+
+def test_a_qa_assignment_seen_before_its_dev_task_completed_waits() -> None:
+    history = [planned(("FR-1",)), assigned(Role.DEV, "FR-1", reqs=("FR-1",))]
+    assert then(history, assigned(Role.QA, "FR-1", reqs=("FR-1",))) == []
+
+
+def test_a_devops_assignment_seen_after_every_requirement_verified_deploys_totally() -> None:
+    reqs = ("FR-1",)
+    history = [planned(reqs), assigned(Role.DEV, "FR-1", reqs=reqs), assigned(Role.QA, "FR-1", reqs=reqs),
+               *verified()]
+    out = then(history, assigned(Role.DEVOPS, reqs=reqs))
+    assert out == [DevopsRequested(DEVOPS, AREA, Scope.TOTAL, reqs, 1, 0)]
+
+
 # -- re-assignment --------------------------------------------------------------------
 
 
