@@ -10,7 +10,7 @@ import asyncio
 import struct
 import threading
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -28,7 +28,7 @@ def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
         "bootstrap.servers": settings.bootstrap,
         "enable.idempotence": True,
         "acks": "all",
-        "linger.ms": 2,
+        "linger.ms": 1,
         "message.max.bytes": settings.max_record_bytes + 64 * 1024,
         **extra,
     }
@@ -105,6 +105,21 @@ class Publisher:
         topic, key, value, headers = record_for(self.settings, event)
         self._produce(topic, key, value, headers, delivered)
         return done
+
+    def emit(self, events: Iterable[Event], on_error: Callable[[KafkaError], None]) -> None:
+        """Produce without waiting for acks; `on_error` (poll thread) hears of a failed delivery.
+
+        For callers that can recreate anything lost in a crash: the actor shell replays the
+        log on start and re-produces every decided event the log lacks.
+        """
+
+        def delivered(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                on_error(err)
+
+        for event in events:
+            topic, key, value, headers = record_for(self.settings, event)
+            self._produce(topic, key, value, headers, delivered)
 
     async def publish(self, events: Iterable[Event]) -> None:
         """Produce and wait until the broker has acknowledged every event."""

@@ -49,8 +49,14 @@ def follow(settings: Settings, since_ms: int, timeout: float,
     try:
         meta = consumer.list_topics(settings.events_topic, timeout=10)
         parts = meta.topics[settings.events_topic].partitions
+        # the end offsets first: a partition with nothing since `since_ms` yet answers -1
+        # (the end *when fetching starts*), which would skip events written in between
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(settings.events_topic, p), 10)[1]
+                for p in parts}
         start = [TopicPartition(settings.events_topic, p, since_ms) for p in parts]
-        consumer.assign(consumer.offsets_for_times(start, timeout=10))
+        found = consumer.offsets_for_times(start, timeout=10)
+        consumer.assign([tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, ends[tp.partition])
+                         for tp in found])
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             msg = consumer.poll(0.2)

@@ -1,10 +1,11 @@
 """The thin shell around a pure decider: a Faust agent in, an idempotent producer out.
 
 Per record: decode (or dead-letter), let the Runtime dedupe/decide/fold, store attached
-artifacts, publish and await the acks; the agent runs at concurrency 1, so Faust commits
-an offset only after its effects are durable. On partition assignment the state of those
-partitions is rebuilt by replaying the log up to the group's committed offset (DESIGN §5:
-the log is the source of truth), which also makes Faust's redeliveries harmless.
+artifacts, produce. The agent runs at concurrency 1 and does not wait for each ack: when
+a service gets partitions it rebuilds their state by replaying the log up to the group's
+committed offset (DESIGN §5: the log is the source of truth) and re-produces every event
+it decides that the log lacks, so a crash before delivery loses nothing, and Faust's
+redeliveries change nothing. A delivery that fails for good stops the process loudly.
 Workers run executions concurrently after the claim, bounded per instance.
 """
 
@@ -61,6 +62,7 @@ class Shell:
         self.runtime = Runtime(defn.decider, self.me, options, prepare=self._prepare)
         self.publisher = Publisher(settings)
         self.committed_floor: dict[int, int] = {}
+        self.catching_up: dict[int, int] = {}  # partition -> end offset seen at assignment
         self.partition_of: dict[str, int] = {}
         self.running: dict[str, asyncio.Task[None]] = {}
         self.lock = asyncio.Lock()
@@ -101,11 +103,15 @@ class Shell:
         topic = app.topic(*names, value_serializer="raw", key_serializer="raw")
         app.agent(topic, name=f"{self.group}-agent", concurrency=1)(self._consume)
         app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]
+        app.on_before_shutdown.connect(self._flush)
         if self.defn.tick_ms:
             app.timer(self.defn.tick_ms / 1000)(self._tick)
         if s.health_port:
             self._serve_health(app)
         return app
+
+    def _flush(self, *_: Any, **__: Any) -> None:
+        self.publisher.flush(10)
 
     def _serve_health(self, app: faust.App) -> None:
         async def healthz(web: Any, request: Any) -> Any:
@@ -126,18 +132,21 @@ class Shell:
     async def _consume(self, stream: Any) -> None:
         async for record in stream.events():
             m = record.message
-            await self.on_record(m.topic, m.partition, m.offset, m.value, m.headers)
+            await self.on_record(m.topic, m.partition, m.offset, m.value, m.headers, m.key)
 
     # -- one record ----------------------------------------------------------------
     async def on_record(self, topic: str, partition: int, offset: int, value: bytes | None,
-                        headers: Any) -> None:
-        if topic == self.settings.events_topic and offset < self.committed_floor.get(partition, 0):
-            return
+                        headers: Any, key: bytes | None = None) -> None:
+        if topic == self.settings.events_topic:
+            if offset < self.committed_floor.get(partition, 0):
+                return
+            if offset + 1 >= self.catching_up.get(partition, 0):
+                self.catching_up.pop(partition, None)
         self.consumed.labels(topic).inc()
         try:
             event = self._decode(topic, partition, offset, value, headers)
         except codec.DecodeError as exc:
-            await self.dead_letter(topic, partition, offset, value, headers, exc)
+            await self.dead_letter(topic, partition, offset, value, headers, exc, key)
             return
         if self.defn.worker:
             await self._capacity()
@@ -146,9 +155,9 @@ class Shell:
                 outputs = self.runtime.handle(event)
             except Exception as exc:  # a decider bug must not block the partition
                 log.exception("decider failed on %s %s", event.type, event.event_id)
-                await self.dead_letter(topic, partition, offset, value, headers, exc)
+                await self.dead_letter(topic, partition, offset, value, headers, exc, key)
                 return
-            await self.publisher.publish(outputs)
+            self.publisher.emit(outputs, self._undeliverable)
         if topic == self.settings.events_topic:
             self.partition_of[event.project_id] = partition
         self._start_claims(outputs)
@@ -163,12 +172,18 @@ class Shell:
         return codec.decode(value)
 
     async def dead_letter(self, topic: str, partition: int, offset: int, value: bytes | None,
-                          headers: Any, error: BaseException) -> None:
+                          headers: Any, error: BaseException, key: bytes | None = None) -> None:
         log.warning("dead-lettering %s[%d]@%d: %s", topic, partition, offset, error)
         self.dead.labels(topic).inc()
         hdrs = [*list(headers or []), *dead_letter_headers(topic, partition, offset, error,
                                                            self.group)]
-        await self.publisher.send_raw_async(self.settings.dlq_topic, None, value, hdrs)
+        # the original key too, so `orchestrator dlq replay` re-drives the record as it came
+        await self.publisher.send_raw_async(self.settings.dlq_topic, key, value, hdrs)
+
+    def _undeliverable(self, error: Any) -> None:
+        """librdkafka gave up on a record: stop now; the restart's replay re-produces it."""
+        log.critical("delivery failed for good (%s); exiting so a restart replays the log", error)
+        os._exit(70)
 
     def _prepare(self, event: Event) -> Event:
         self.produced.labels(event.type).inc()
@@ -180,6 +195,8 @@ class Shell:
 
     # -- time ----------------------------------------------------------------------
     async def _tick(self) -> None:
+        if self.catching_up:  # time judged on a stale state would raise false alerts
+            return
         async with self.lock:
             outputs = self.runtime.tick(now_ms())
             await self.publisher.publish(outputs)
@@ -203,6 +220,7 @@ class Shell:
 
     def _revoke(self, partition: int) -> None:
         del self.committed_floor[partition]
+        self.catching_up.pop(partition, None)
         gone = {pid for pid, p in self.partition_of.items() if p == partition}
         self.runtime.forget(lambda pid: pid not in gone)
         for started_id, task in list(self.running.items()):
@@ -243,6 +261,8 @@ class Shell:
                     todo.discard(p)
             for p in partitions:
                 self.committed_floor[p] = ends[p]
+                if his[p] > ends[p]:
+                    self.catching_up[p] = his[p]
             return [e for i, e in made.items() if i not in in_log]
         finally:
             consumer.close()
@@ -276,7 +296,7 @@ class Shell:
                 state = self.runtime.state(started.project_id)
                 outputs = self.runtime.apply(started.project_id,
                                              decider.finish(state, started, outcome))
-                await self.publisher.publish(outputs)
+                self.publisher.emit(outputs, self._undeliverable)
         finally:
             self.running.pop(started.event_id, None)
             self.idle.set()
@@ -289,7 +309,7 @@ class Shell:
             seq += 1
             async with self.lock:
                 beat = worker.heartbeat(started, seq, self.me)
-                await self.publisher.publish(self.runtime.apply(started.project_id, [beat]))
+                self.publisher.emit(self.runtime.apply(started.project_id, [beat]), self._undeliverable)
 
 
 def _raw_submission(topic: str, partition: int, offset: int, value: bytes, me: Actor) -> Event:
@@ -309,8 +329,11 @@ def _raw_submission(topic: str, partition: int, offset: int, value: bytes, me: A
 
 
 def run(defn: ActorDef, area: str, settings: Settings) -> None:
+    import sys
+
     from faust.worker import Worker
 
+    sys.setswitchinterval(0.0005)  # three threads share the GIL per record: hand it over fast
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     shell = Shell(defn, area, settings)
     app = shell.app()
