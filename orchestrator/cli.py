@@ -35,6 +35,14 @@ def main() -> None:
     app()
 
 
+from orchestrator.dlq import dlq_app  # noqa: E402
+from orchestrator.projections_cli import projections_app  # noqa: E402
+from orchestrator.read_cli import read_app  # noqa: E402
+
+app.add_typer(read_app)
+app.add_typer(projections_app, name="projections", help="The PostgreSQL read models.")
+app.add_typer(dlq_app, name="dlq", help="Dead letters: inspect and re-drive.")
+
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event catalog.")
 app.add_typer(topics_app, name="topics")
@@ -88,22 +96,38 @@ def submit(
     import json
     import time
 
+    from confluent_kafka import KafkaException
+
     from orchestrator import client, config
 
     if not spec.is_file():
         fail(f"no such file: {spec}")
     settings = config.load()
+    size = spec.stat().st_size
+    if size > settings.max_spec_bytes:
+        fail(f"{spec} is {size:,} bytes; specs are limited to {settings.max_spec_bytes:,} "
+             "(ORCH_MAX_SPEC_BYTES)")
     since = int(time.time() * 1000) - 1000
-    event = client.submit(settings, spec)
-    outcome = "submitted"
+    try:
+        event = client.submit(settings, spec)
+    except (KafkaException, RuntimeError) as exc:
+        fail(f"could not submit {spec}: {exc}")
+        raise
+    outcome, project, errors = "submitted", "", []
     if wait:
         events = client.wait_for_outcome(settings, event.request_id, since, timeout)
         ends = [e for e in events if e.type in client.TERMINAL]
         outcome = ends[0].type if ends else "timeout"
+        project = next((e.project_id for e in events if e.type == "project.created"), "")
+        errors = [f"{x.path}: {x.message}" for e in ends if e.type == "spec.rejected"
+                  for x in e.payload.errors]  # type: ignore[union-attr]
     if as_json:
-        typer.echo(json.dumps({"request_id": event.request_id, "outcome": outcome}))
+        typer.echo(json.dumps({"request_id": event.request_id, "project_id": project,
+                               "outcome": outcome, "errors": errors}))
     else:
-        typer.echo(f"request {event.request_id}: {outcome}")
+        typer.echo(f"request {event.request_id}: {outcome} {project}".rstrip())
+        for line in errors:
+            typer.echo(f"  {line}", err=True)
     if outcome in ("spec.rejected", "project.blocked", "timeout"):
         raise typer.Exit(2)
 
@@ -115,7 +139,7 @@ def demo(
     timeout: float = typer.Option(180.0, help="seconds before giving up"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
 ) -> None:
-    """Start the stack and every service, run a spec to `project.completed`, summarize."""
+    """Start the stack and every service, run a spec to its end, summarize."""
     import json
     import time
 
@@ -132,21 +156,26 @@ def demo(
     fleet = demo.Fleet(settings)
     try:
         demo.start_actors(fleet)
+        api = demo.start_read_side(fleet)
         typer.echo(f"services started: {', '.join(fleet.procs)}; submitting {spec}")
         outcome, events = demo.run(settings, spec, timeout, echo=not as_json)
+        project = next((e.project_id for e in events if e.type == "project.created"), "")
+        terminal = outcome.removeprefix("project.")
+        read = demo.read_model(settings, project, terminal, 30) if project else {}
         dead = fleet.dead()
     finally:
         if not keep:
             fleet.stop()
             stack.down(settings)
-    summary = {"outcome": outcome, "seconds": round(time.monotonic() - began, 1),
-               "dead_services": dead, **demo.summarize(events),
-               "artifact_root": settings.artifacts, "logs": str(settings.run_dir / "logs")}
+    summary = {"outcome": outcome, "project": project, "seconds": round(time.monotonic() - began, 1),
+               **read, **demo.summarize(events), "dead_services": dead,
+               "artifact_root": settings.artifacts, "logs": str(settings.run_dir / "logs"),
+               "api": f"{api}/projects/{project}" + ("" if keep else " (stopped; --keep leaves it up)")}
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
         for key, value in summary.items():
-            typer.echo(f"{key:>14}: {value}")
+            typer.echo(f"{key:>16}: {value}")
     if outcome != "project.completed":
         raise typer.Exit(1)
 

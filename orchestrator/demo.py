@@ -81,6 +81,37 @@ def start_actors(fleet: Fleet) -> None:
         fleet.start(name)
 
 
+def start_read_side(fleet: Fleet) -> str:
+    """The projector and the query API; returns the API's base URL."""
+    from orchestrator.stack.proc import free_port, port_free
+
+    port = fleet.settings.api_port if port_free(fleet.settings.api_port) else free_port()
+    fleet.env["ORCH_API_PORT"] = str(port)
+    fleet.start("projector")
+    fleet.start("api")
+    return f"http://127.0.0.1:{port}"
+
+
+def read_model(settings: Settings, project_id: str, terminal: str, timeout: float) -> dict[str, object]:
+    """Task counts from the projection once it shows the project's end (or the timeout)."""
+    from services.projections import views
+
+    deadline = time.monotonic() + timeout
+    with views.connect(settings.dsn, views.LIVE_SCHEMA) as conn:
+        while True:
+            found = views.get_project(conn, project_id)
+            conn.commit()
+            if (found and found["status"] == terminal) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        rows = views.list_tasks(conn, project_id, {}, 100_000, None)
+    return {
+        "projection": (found or {}).get("status", "missing"),
+        "tasks_by_status": dict(Counter(str(r["status"]) for r in rows)),
+        "attempts": dict(Counter(f"attempt {r['attempt']}" for r in rows)),
+    }
+
+
 def summarize(events: list[Event]) -> dict[str, object]:
     by_type = Counter(e.type for e in events)
     attempts: dict[str, int] = {}

@@ -1,0 +1,163 @@
+"""Read commands: what the projections know about projects, tasks and events."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from orchestrator import config
+
+read_app = typer.Typer()
+JsonOpt = typer.Option(False, "--json", help="machine-readable output")
+TERMINAL = {"completed", "blocked", "rejected"}
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def database() -> Iterator[psycopg.Connection[Any]]:
+    from services.projections import views
+    from services.projections.main import reader_dsn
+
+    settings = config.load()
+    try:
+        dsn = reader_dsn(settings)
+        conn = views.connect(dsn, os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA))
+    except (RuntimeError, psycopg.Error) as exc:
+        fail(f"cannot read the projections: {str(exc).splitlines()[0]}")
+        raise  # unreachable: fail() exits
+    with conn:
+        yield conn
+
+
+def emit(data: Any, as_json: bool, table: Table | None = None) -> None:
+    if as_json or table is None:
+        typer.echo(json.dumps(data, indent=2, default=str))
+    else:
+        Console().print(table)
+
+
+def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*[_cell(row.get(c)) for c in columns])
+    return table
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "" if value is None else str(value)
+
+
+@read_app.command()
+def status(project: str = typer.Argument(None, help="a project id; all projects if omitted"),
+           as_json: bool = JsonOpt) -> None:
+    """Projects and their modules."""
+    from services.projections import views
+
+    with database() as conn:
+        if project is None:
+            rows = views.list_projects(conn, 1000, None)
+            emit(rows, as_json, _table("projects", rows, ["project_id", "name", "status", "modules"]))
+            return
+        found = views.get_project(conn, project)
+    if found is None:
+        fail(f"no project {project!r}")
+        return
+    modules = found.pop("module_list")
+    emit({**found, "modules": modules}, as_json,
+         _table(f"{project}: {found['status']}", modules,
+                ["area", "status", "tasks_verified", "tasks_total"]))
+
+
+@read_app.command()
+def tasks(project: str, status: str = typer.Option(None), role: str = typer.Option(None),
+          area: str = typer.Option(None), as_json: bool = JsonOpt) -> None:
+    """The tasks of one project, filtered by status, role or area."""
+    from services.projections import views
+
+    with database() as conn:
+        if views.get_project(conn, project) is None:
+            fail(f"no project {project!r}")
+        rows = views.list_tasks(conn, project, {"status": status, "role": role, "area": area},
+                                10_000, None)
+    emit(rows, as_json, _table(f"tasks of {project}", rows,
+                               ["task_id", "role", "status", "attempt", "round", "assignee"]))
+
+
+@read_app.command()
+def events(project: str = typer.Argument(None), request: str = typer.Option(None, help="a request id"),
+           as_json: bool = JsonOpt) -> None:
+    """The timeline of a project, or everything one submission caused (--request)."""
+    from services.projections import views
+
+    if (project is None) == (request is None):
+        fail("give a PROJECT or --request ID")
+    with database() as conn:
+        if request is not None:
+            rows = views.request_events(conn, request)
+            if not rows:
+                fail(f"no events for request {request!r}")
+            data: Any = {"request_id": request, "events": rows,
+                         "tasks": views.request_tasks(conn, request)}
+        else:
+            rows = views.list_events(conn, project, 100_000, None)
+            if not rows:
+                fail(f"no events for project {project!r}")
+            data = rows
+    for row in rows:
+        row["artifacts"] = ", ".join(f"{a['name']} sha256:{a['sha256'][:12]}" for a in row["artifacts"])
+    emit(data, as_json, _table(f"events of {request or project}", rows,
+                               ["occurred_at", "type", "actor_role", "actor_area", "artifacts"]))
+
+
+@read_app.command()
+def watch(project: str, timeout: float = typer.Option(600.0, help="seconds before giving up"),
+          interval: float = typer.Option(0.5)) -> None:
+    """A live view: a progress bar per module and the latest events, until the project ends."""
+    from services.projections import views
+
+    deadline = time.monotonic() + timeout
+    last = "unknown"
+    with database() as conn, Live(refresh_per_second=4) as live:
+        while time.monotonic() < deadline:
+            found = views.get_project(conn, project)
+            if found is None:
+                fail(f"no project {project!r}")
+                return
+            recent = views.list_events(conn, project, 100_000, None)[-8:]
+            live.update(_view(found, recent))
+            conn.commit()
+            last = found["status"]
+            if found["status"] in TERMINAL:
+                return
+            time.sleep(interval)
+    fail(f"{project} still {last} after {timeout:.0f}s")
+
+
+def _view(project: dict[str, Any], recent: list[dict[str, Any]]) -> Group:
+    bars = Progress(TextColumn("{task.description:<8}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total} verified"))
+    for module in project["module_list"]:
+        bars.add_task(module["area"], total=max(module["tasks_total"], 1),
+                      completed=module["tasks_verified"])
+    latest = _table(f"{project['project_id']}: {project['status']}", recent,
+                    ["occurred_at", "type", "actor_role"])
+    return Group(bars, latest)

@@ -1,0 +1,32 @@
+"""Entry points behind `orchestrator service projector|api`."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from orchestrator.config import Settings
+from services.projections import projector, views
+
+
+def reader_dsn(settings: Settings) -> str:
+    """Reads go through the read-only role when one is known."""
+    return (os.environ.get("ORCH_READER_DATABASE_URL")
+            or settings.stack_state().get("postgres", {}).get("reader_url")
+            or settings.dsn)
+
+
+def run_projector(settings: Settings) -> None:
+    logging.basicConfig(level=logging.INFO)
+    projector.run_forever(settings, os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA))
+
+
+def run_api(settings: Settings) -> None:
+    import uvicorn
+
+    from services.projections.api import create_app
+
+    schema = os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA)
+    views.migrate(settings.dsn, schema)  # readers must find the tables even before the projector
+    app = create_app(settings, reader_dsn(settings), schema)
+    uvicorn.run(app, host=os.environ.get("ORCH_API_HOST", "127.0.0.1"), port=settings.api_port)

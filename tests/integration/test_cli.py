@@ -1,0 +1,82 @@
+"""The read commands against a real projection: tables, --json, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from orchestrator.config import Settings
+from services.projections import projector
+from tests.integration.test_projector import publish, rejected, scenario, schema  # noqa: F401
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def cli(settings: Settings, schema: str, tmp_path: Path):  # type: ignore[no-untyped-def]  # noqa: F811
+    events = [*scenario("shop-cli", request_id="req-cli"), rejected("req-bad")]
+    publish(settings, events)
+    projector.run_until_caught_up(settings, schema)
+    env = {"ORCH_KAFKA_BOOTSTRAP": settings.bootstrap, "ORCH_DATABASE_URL": settings.dsn,
+           "ORCH_READER_DATABASE_URL": settings.dsn, "ORCH_PROJECTION_SCHEMA": schema,
+           "ORCH_TOPIC_PREFIX": settings.topic_prefix, "ORCH_RUN_DIR": str(tmp_path)}
+
+    def invoke(*args: str):  # type: ignore[no-untyped-def]
+        return CliRunner().invoke(app, list(args), env=env)
+
+    return invoke
+
+
+def test_status_lists_projects_and_shows_one_with_its_modules(cli) -> None:  # type: ignore[no-untyped-def]
+    listed = json.loads(cli("status", "--json").output)
+    assert [p["project_id"] for p in listed] == ["shop-cli"]
+    one = json.loads(cli("status", "shop-cli", "--json").output)
+    assert one["status"] == "completed"
+    assert [(m["area"], m["status"]) for m in one["modules"]] == [("backend", "completed")]
+    assert "backend" in cli("status", "shop-cli").output
+
+
+def test_tasks_filter_by_role_and_status(cli) -> None:  # type: ignore[no-untyped-def]
+    rows = json.loads(cli("tasks", "shop-cli", "--role", "dev", "--json").output)
+    assert [(r["task_id"], r["status"], r["round"]) for r in rows] == [
+        ("shop-cli/backend/dev/FR-1", "verified", 1)]
+    assert json.loads(cli("tasks", "shop-cli", "--status", "cancelled", "--json").output) == []
+
+
+def test_events_of_a_request_carry_causation_and_artifacts(cli) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(cli("events", "--request", "req-cli", "--json").output)
+    events = data["events"]
+    assert events[0]["type"] == "project.created" and events[-1]["type"] == "project.completed"
+    ids = {e["event_id"] for e in events}
+    assert all(e["causation_id"] in ids for e in events[1:])
+    assert "spec.yaml sha256:abababababab" in events[0]["artifacts"]
+    assert {t["task_id"] for t in data["tasks"]} >= {"shop-cli/backend/devops"}
+    assert len(json.loads(cli("events", "shop-cli", "--json").output)) == len(events)
+
+
+def test_watch_ends_when_the_project_has_ended(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("watch", "shop-cli", "--timeout", "10")
+    assert result.exit_code == 0
+    assert "verified" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("status", "nope"), "no project 'nope'"),
+        (("tasks", "nope"), "no project 'nope'"),
+        (("events", "--request", "nope"), "no events for request 'nope'"),
+        (("events",), "give a PROJECT or --request ID"),
+        (("watch", "nope", "--timeout", "2"), "no project 'nope'"),
+        (("submit", "missing.yaml"), "no such file: missing.yaml"),
+    ],
+)
+def test_errors_are_one_clear_line_and_a_non_zero_exit(cli, args, message) -> None:  # type: ignore[no-untyped-def]
+    result = cli(*args)
+    assert result.exit_code != 0
+    assert f"error: {message}" in result.output
+    assert "Traceback" not in result.output
