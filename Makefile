@@ -23,10 +23,9 @@ tools:
 test: install tools
 	$(BIN)/python -m pytest -q
 
-# `orchestrator demo` once it exists; until then the stack alone
+SPEC ?= examples/specs/shop.yaml
 demo: install tools
-	@if $(BIN)/orchestrator demo --help >/dev/null 2>&1; then $(BIN)/orchestrator demo; \
-	else $(BIN)/orchestrator stack up; fi
+	$(BIN)/orchestrator demo --spec $(SPEC)
 
 lint: install
 	$(BIN)/ruff check .
@@ -37,3 +36,16 @@ stack-up: install tools
 
 stack-down: install
 	$(BIN)/orchestrator stack down
+
+.PHONY: bench
+$(VENV)/.bench: $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]'
+	touch $@
+
+bench: install tools $(VENV)/.bench
+	$(BIN)/python -m bench.run
+
+# fault battery (pytest marker `reliability`); figures -> reliability/latest.md and .json
+.PHONY: reliability
+reliability: install tools
+	$(BIN)/python scripts/reliability.py

@@ -1,0 +1,91 @@
+"""Fixtures of the reliability battery and the figures it reports.
+
+Each fault test records one row of figures; at the end of the session the rows are written
+as JSON to $ORCH_RELIABILITY_FIGURES (default .run/reliability/figures.json), which
+`scripts/reliability.py` (`make reliability`) turns into reliability/latest.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator import bus, demo
+from orchestrator import stack as local_stack
+from orchestrator.config import Settings
+
+from . import harness
+
+REPO = Path(__file__).resolve().parents[2]
+FIGURES: list[dict[str, Any]] = []
+
+
+def record(row: dict[str, Any]) -> None:
+    FIGURES.append(row)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not FIGURES:
+        return
+    out = Path(os.environ.get("ORCH_RELIABILITY_FIGURES", REPO / ".run" / "reliability" / "figures.json"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    previous = []
+    if os.environ.get("ORCH_RELIABILITY_APPEND") == "1" and out.is_file():
+        previous = json.loads(out.read_text())
+    out.write_text(json.dumps(previous + FIGURES, indent=2) + "\n")
+
+
+@pytest.fixture(scope="session")
+def rel_stack() -> Iterator[Settings]:
+    """A Kafka broker of the battery's own (actors need no database), unless one is given.
+
+    Own, so a fault here never touches the session stack other tests share, and another
+    run stopping the shared stack never breaks a long fault run.
+    """
+    if os.environ.get("ORCH_KAFKA_BOOTSTRAP"):
+        yield Settings()
+        return
+    base = Settings(run_dir=REPO / ".run" / "reliability" / "stack")
+    info = local_stack.start_kafka(base)
+    try:
+        yield base.model_copy(update={"kafka_bootstrap": info["bootstrap"]})
+    finally:
+        local_stack.stop_kafka(base)
+
+
+@pytest.fixture
+def settings(rel_stack: Settings) -> Settings:
+    """Fresh topic prefix per test on the battery's broker."""
+    return rel_stack.model_copy(update={"topic_prefix": f"r-{uuid.uuid4().hex[:12]}"})
+
+
+def isolated(settings: Settings, **update: Any) -> Settings:
+    return settings.model_copy(update={
+        "run_dir": REPO / ".run" / "reliability" / settings.topic_prefix, **update})
+
+
+@pytest.fixture
+def rel_settings(settings: Settings) -> Settings:
+    s = isolated(settings)
+    bus.provision(s)
+    return s
+
+
+@pytest.fixture
+def fleet(rel_settings: Settings) -> Iterator[demo.Fleet]:
+    f = demo.Fleet(rel_settings)
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def ledger(rel_settings: Settings) -> Iterator[harness.Ledger]:
+    led = harness.Ledger(rel_settings)
+    yield led
+    led.close()

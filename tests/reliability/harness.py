@@ -1,0 +1,315 @@
+"""The reliability battery's tools: a generated workload, a ledger of the log, the checks.
+
+The ledger reads every record on the events topic from offset 0 (its own consumer, no
+group), so loss and duplicates are counted from what the broker acknowledged, not from
+what a service believes. Duplicates are judged per *effect*: a logical key per event type
+(one project.completed per project, one task.verified per task, ...) must carry exactly
+one distinct event id; the same id at two offsets is a harmless producer retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import Consumer, TopicPartition
+
+from orchestrator import bus, client, codec
+from orchestrator.config import Settings
+from orchestrator.envelope import Event
+
+AREAS = ("backend", "web", "mobile")
+TERMINAL = client.TERMINAL
+
+SPEC = """\
+apiVersion: orchestrator/v1
+kind: Spec
+project: {name}
+modules:
+{modules}
+policy:
+  max_attempts: 6
+  deadlines: {{dev: 60s, qa: 60s, devops: 60s}}
+  heartbeat_timeout: {heartbeat}
+executors:
+  dev: {{kind: simulated, duration: {dev}ms}}
+  qa: {{kind: simulated, duration: {qa}ms, seed: 7{fail}}}
+  devops: {{kind: simulated, duration: {devops}ms}}
+"""
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    document: bytes
+    requirements: dict[str, tuple[str, ...]]  # area -> requirement ids
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def workload(projects: int = 20, seed: int = 1, heartbeat: str = "3s",
+             max_ms: int = 50) -> list[Project]:
+    """`projects` specs of three modules each; every third one fails QA of one requirement once."""
+    rng = random.Random(seed)
+    out = []
+    n = 0
+    for i in range(projects):
+        reqs: dict[str, tuple[str, ...]] = {}
+        lines = []
+        for area in AREAS:
+            count = 2 if (area == "backend" and i % 2 == 0) else 1
+            ids = tuple(f"FR-{n + k + 1}" for k in range(count))
+            n += count
+            reqs[area] = ids
+            lines.append(f"  - area: {area}\n    requirements:")
+            lines += [f"      - {{id: {r}, title: Requirement {r} of project {i}}}" for r in ids]
+        fail = f", fail_first: {reqs['web'][0]}" if i % 3 == 0 else ""
+        text = SPEC.format(name=f"Reliability {seed}-{i:02d}", modules="\n".join(lines),
+                           heartbeat=heartbeat, dev=rng.randint(0, max_ms),
+                           qa=rng.randint(0, max_ms), devops=rng.randint(0, max_ms), fail=fail)
+        out.append(Project(f"Reliability {seed}-{i:02d}", text.encode(), reqs))
+    return out
+
+
+def expected_tasks(projects: list[Project]) -> int:
+    """Tasks verified per fully completed workload: one dev task per requirement, one devops per module."""
+    return sum(sum(len(r) for r in p.requirements.values()) + len(AREAS) for p in projects)
+
+
+def submit(settings: Settings, projects: list[Project]) -> None:
+    publisher = bus.Publisher(settings)
+    try:
+        publisher.publish_sync([client.submission(p.document, f"{p.name}.yaml", p.request_id)
+                                for p in projects])
+    finally:
+        publisher.close()
+
+
+# -- the ledger -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    partition: int
+    offset: int
+    event: Event
+
+
+class Ledger:
+    """Every record of the events topic, from offset 0, read in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.entries: list[Entry] = []
+        self.undecodable: list[tuple[int, int]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="ledger")
+        self._thread.start()
+
+    def _run(self) -> None:
+        topic = self.settings.events_topic
+        consumer = Consumer(bus.consumer_config(self.settings, f"ledger-{uuid.uuid4()}",
+                                                **{"enable.auto.commit": False}))
+        try:
+            consumer.assign([TopicPartition(topic, p, 0) for p in range(self.settings.partitions)])
+            while not self._stop.is_set():
+                msg = consumer.poll(0.2)
+                if msg is None or msg.error():
+                    continue
+                try:
+                    event = codec.decode(msg.value())
+                except codec.DecodeError:
+                    with self._lock:
+                        self.undecodable.append((msg.partition() or 0, msg.offset() or 0))
+                    continue
+                with self._lock:
+                    self.entries.append(Entry(msg.partition() or 0, msg.offset() or 0, event))
+        finally:
+            consumer.close()
+
+    def snapshot(self, request_ids: set[str] | None = None) -> list[Entry]:
+        with self._lock:
+            found = list(self.entries)
+        if request_ids is None:
+            return found
+        return [e for e in found if e.event.request_id in request_ids]
+
+    def events(self, request_ids: set[str] | None = None) -> list[Event]:
+        """Distinct events (first occurrence of each id)."""
+        seen: dict[str, Event] = {}
+        for e in self.snapshot(request_ids):
+            seen.setdefault(e.event.event_id, e.event)
+        return list(seen.values())
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def terminal_of(events: list[Event]) -> dict[str, str]:
+    """request id -> its terminal event type, for requests that have one."""
+    return {e.request_id: e.type for e in events if e.type in TERMINAL}
+
+
+def wait_until(ledger: Ledger, request_ids: set[str], done: Callable[[list[Event]], bool],
+               timeout: float) -> list[Event]:
+    deadline = time.monotonic() + timeout
+    while True:
+        events = ledger.events(request_ids)
+        if done(events) or time.monotonic() > deadline:
+            return events
+        time.sleep(0.25)
+
+
+def all_terminal(request_ids: set[str]) -> Callable[[list[Event]], bool]:
+    return lambda events: set(terminal_of(events)) >= request_ids
+
+
+def progressed(fraction: float, total_tasks: int) -> Callable[[list[Event]], bool]:
+    """True once `fraction` of the workload's tasks are verified: a point mid-run."""
+    return lambda events: sum(e.type == "task.verified" for e in events) >= fraction * total_tasks
+
+
+# -- the checks -------------------------------------------------------------------------
+
+_ROUNDED = {"task.started", "task.completed", "task.failed", "qa.passed", "qa.failed",
+            "devops.deployed", "devops.failed", "smoke.passed", "smoke.failed"}
+
+
+def effect_key(e: Event) -> tuple[Any, ...] | None:
+    """The logical effect an event stands for; two distinct ids for one key = applied twice."""
+    p: Any = e.payload
+    t = e.type
+    if t in ("project.created", "spec.rejected"):
+        return ("request", e.request_id)
+    if t in ("project.completed", "project.blocked"):
+        return ("project-outcome", e.project_id)
+    if t == "charter.created":
+        return (t, e.project_id)
+    if t in ("module.planned", "backlog.created"):
+        return (t, e.project_id, p.area)
+    if t in ("module.completed", "module.blocked"):
+        return ("module-outcome", e.project_id, p.area)
+    if t == "task.verified":
+        return (t, p.task_id)
+    if t == "task.assigned":
+        return (t, p.task_id, p.attempt)
+    if t in _ROUNDED:
+        kind = t if t == "task.started" else "smoke" if t.startswith("smoke.") \
+            else f"{e.actor.role}-outcome"
+        return (kind, p.task_id, p.attempt, p.round)
+    return None
+
+
+@dataclass
+class Figures:
+    fault: str
+    projects: int
+    terminal: int
+    tasks_expected: int
+    tasks_verified: int
+    tasks_lost: int
+    duplicate_effects: int
+    log_duplicates: int  # same event id at two offsets (a producer retry; harmless)
+    recovery_s: float | None
+    dlq: int
+    digest: str
+    problems: list[str]
+
+    def row(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def state_of(projects: list[Project], events: list[Event]) -> dict[str, Any]:
+    """The final logical state by natural keys (project name, area, role, requirements)."""
+    by_request = {p.request_id: p for p in projects}
+    outcome = terminal_of(events)
+    assigned: dict[str, Any] = {}
+    for e in events:
+        if e.type == "task.assigned":
+            assigned[e.payload.task_id] = e  # type: ignore[union-attr]
+    verified = {e.payload.task_id for e in events if e.type == "task.verified"}  # type: ignore[union-attr]
+    cancelled = {e.payload.task_id for e in events if e.type == "task.cancelled"}  # type: ignore[union-attr]
+    state: dict[str, Any] = {}
+    for rid, p in by_request.items():
+        tasks = {}
+        for tid, e in assigned.items():
+            if e.request_id != rid:
+                continue
+            a: Any = e.payload
+            key = f"{a.area}/{a.role}/{','.join(a.requirement_ids)}"
+            tasks[key] = ("verified" if tid in verified else "cancelled" if tid in cancelled
+                          else "open")
+        modules = sorted(e.payload.area for e in events  # type: ignore[union-attr]
+                         if e.request_id == rid and e.type == "module.completed")
+        state[p.name] = {"outcome": outcome.get(rid, "none"), "modules": modules,
+                         "tasks": dict(sorted(tasks.items()))}
+    return dict(sorted(state.items()))
+
+
+def digest(state: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check(fault: str, projects: list[Project], ledger: Ledger, recovery_s: float | None,
+          dlq: int = 0) -> tuple[Figures, dict[str, Any]]:
+    rids = {p.request_id for p in projects}
+    entries = ledger.snapshot(rids)
+    events = ledger.events(rids)
+    problems: list[str] = []
+    at = Counter(e.event.event_id for e in entries)
+    log_dups = sum(n - 1 for n in at.values())
+    ids_by_effect: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for e in events:
+        key = effect_key(e)
+        if key is not None:
+            ids_by_effect[key].add(e.event_id)
+    dup = {k: v for k, v in ids_by_effect.items() if len(v) > 1}
+    for k, v in sorted(dup.items(), key=str)[:10]:
+        problems.append(f"effect applied {len(v)} times: {k}")
+    outcome = terminal_of(events)
+    for p in projects:
+        if outcome.get(p.request_id) != "project.completed":
+            problems.append(f"{p.name}: outcome {outcome.get(p.request_id, 'none')}")
+        planned = {e.payload.area for e in events  # type: ignore[union-attr]
+                   if e.request_id == p.request_id and e.type == "module.completed"}
+        if planned != set(AREAS):
+            problems.append(f"{p.name}: modules completed {sorted(planned)}")
+    expected = expected_tasks(projects)
+    verified = len({e.payload.task_id for e in events if e.type == "task.verified"})  # type: ignore[union-attr]
+    state = state_of(projects, events)
+    figures = Figures(fault, len(projects), len(outcome), expected, verified,
+                      max(expected - verified, 0), len(dup), log_dups,
+                      None if recovery_s is None else round(recovery_s, 1), dlq, digest(state),
+                      problems)
+    return figures, state
+
+
+def iter_dead_letters(settings: Settings, timeout: float = 5.0) -> Iterator[Any]:
+    """Every record on the DLQ topic now (stops at the end)."""
+    consumer = Consumer(bus.consumer_config(settings, f"dlq-read-{uuid.uuid4()}",
+                                            **{"enable.auto.commit": False}))
+    try:
+        tp = TopicPartition(settings.dlq_topic, 0)
+        lo, hi = consumer.get_watermark_offsets(tp, timeout=10)
+        if hi <= lo:
+            return
+        consumer.assign([TopicPartition(settings.dlq_topic, 0, lo)])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            yield msg
+            if (msg.offset() or 0) + 1 >= hi:
+                return
+    finally:
+        consumer.close()

@@ -1,0 +1,133 @@
+"""Faults mid-run on a 20-project workload, every service its own process.
+
+For each fault: every project completes, every task is verified exactly once, no effect is
+applied twice (distinct ids per logical effect), and the final logical state's digest
+equals the fault-free run's. Recovery = fault injected -> every project terminal.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from orchestrator import bus, demo
+from orchestrator.config import Settings
+
+from . import harness
+from .conftest import record
+
+pytestmark = pytest.mark.reliability
+
+PROJECTS = 20
+RUN_TIMEOUT = 150.0
+_baseline: dict[str, Any] = {}
+
+
+def expected_state(projects: list[harness.Project]) -> dict[str, Any]:
+    """What a fault-free run must end with (checked against a real fault-free run below)."""
+    state = {}
+    for p in projects:
+        tasks = {}
+        for area, reqs in p.requirements.items():
+            for r in reqs:
+                tasks[f"{area}/dev/{r}"] = "verified"
+                tasks[f"{area}/qa/{r}"] = "open"  # QA's verdict verifies the dev task
+            tasks[f"{area}/devops/{','.join(reqs)}"] = "verified"
+        state[p.name] = {"outcome": "project.completed", "modules": sorted(harness.AREAS),
+                         "tasks": dict(sorted(tasks.items()))}
+    return dict(sorted(state.items()))
+
+
+def drive(fault: str, fleet: demo.Fleet, ledger: harness.Ledger, inject: Callable[[], None] | None,
+          heartbeat: str = "3s", at: float = 0.25, workers: dict[str, int] | None = None,
+          settle: float = 3.0) -> harness.Figures:
+    """Start every service, submit the workload, inject the fault mid-run, check the end."""
+    for name in demo.ACTOR_SERVICES:
+        for i in range((workers or {}).get(name, 1)):
+            fleet.start(name, label=name if i == 0 else f"{name}-{i}")
+    projects = harness.workload(PROJECTS, heartbeat=heartbeat)
+    rids = {p.request_id for p in projects}
+    began = time.monotonic()
+    harness.submit(fleet.settings, projects)
+    total = harness.expected_tasks(projects)
+    recovery = None
+    if inject is not None:
+        events = harness.wait_until(ledger, rids, harness.progressed(at, total), RUN_TIMEOUT)
+        assert not harness.all_terminal(rids)(events), "the workload finished before the fault"
+        t0 = time.monotonic()
+        inject()
+    else:
+        t0 = began
+    events = harness.wait_until(ledger, rids, harness.all_terminal(rids), RUN_TIMEOUT)
+    recovery = time.monotonic() - t0
+    time.sleep(settle)  # let late (zombie, retried) events land before counting
+    dlq = sum(1 for _ in harness.iter_dead_letters(fleet.settings))
+    figures, state = harness.check(fault, projects, ledger, recovery, dlq)
+    record(figures.row())
+    assert figures.problems == [], figures.problems
+    assert figures.tasks_lost == 0 and figures.duplicate_effects == 0
+    assert state == expected_state(projects)
+    if _baseline:
+        assert figures.digest == _baseline["digest"]
+    assert fleet.dead() == [], f"services died: {fleet.dead()}"
+    return figures
+
+
+def test_fault_free_run_sets_the_baseline(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
+    figures = drive("none (baseline)", fleet, ledger, None)
+    _baseline["digest"] = figures.digest
+
+
+@pytest.mark.parametrize("service", demo.ACTOR_SERVICES)
+def test_sigkill_one_service_mid_run_then_restart(service: str, fleet: demo.Fleet,
+                                                  ledger: harness.Ledger) -> None:
+    def inject() -> None:
+        fleet.kill(service, signal.SIGKILL)
+        time.sleep(1.0)
+        fleet.start(service)
+
+    drive(f"SIGKILL {service}", fleet, ledger, inject)
+
+
+def test_sigkill_two_worker_instances_at_once(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
+    def inject() -> None:
+        a, b = fleet.procs.pop("dev"), fleet.procs.pop("dev-1")
+        a.send_signal(signal.SIGKILL)
+        b.send_signal(signal.SIGKILL)
+        a.wait(10), b.wait(10)
+        time.sleep(1.0)
+        fleet.start("dev")
+        fleet.start("dev", label="dev-1")
+
+    drive("SIGKILL 2 dev instances", fleet, ledger, inject, workers={"dev": 2})
+
+
+def test_every_event_duplicated_once(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
+    settings: Settings = fleet.settings
+
+    def inject() -> None:
+        events = ledger.events()
+        publisher = bus.Publisher(settings)
+        try:
+            publisher.publish_sync(events, timeout=60)
+        finally:
+            publisher.close()
+
+    figures = drive("every event re-produced", fleet, ledger, inject)
+    assert figures.log_duplicates > 0  # the copies are on the log, and harmless
+
+
+def test_worker_paused_past_its_lease_then_resumed(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
+    def inject() -> None:
+        proc = fleet.procs["dev"]
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(5.0)  # lease (heartbeat_timeout) is 2 s
+        finally:
+            proc.send_signal(signal.SIGCONT)
+
+    drive("SIGSTOP dev 5s past a 2s lease", fleet, ledger, inject, heartbeat="2s")
