@@ -1,0 +1,1 @@
+"""Benchmarks (issue 7): `python -m bench.run [--quick]` writes bench/results/latest.*."""
