@@ -139,8 +139,13 @@ class Publisher:
             raise KafkaException(errors[0] if errors else "delivery timed out")
 
     def send_raw(self, topic: str, key: bytes | None, value: bytes | None,
-                 headers: list[tuple[str, bytes]]) -> None:
-        self._produce(topic, key, value, headers, None)
+                 headers: list[tuple[str, bytes]],
+                 on_error: Callable[[KafkaError], None] | None = None) -> None:
+        def delivered(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None and on_error is not None:
+                on_error(err)
+
+        self._produce(topic, key, value, headers, delivered)
 
     async def send_raw_async(self, topic: str, key: bytes | None, value: bytes | None,
                              headers: list[tuple[str, bytes]]) -> None:
@@ -165,6 +170,10 @@ class Publisher:
     def flush(self, timeout: float = 30.0) -> None:
         if self._producer.flush(timeout):
             raise KafkaException("delivery timed out")
+
+    async def drain(self, timeout: float = 300.0) -> None:
+        """Wait, off the event loop, until everything produced so far is acknowledged."""
+        await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
 
     def close(self) -> None:
         self.flush()

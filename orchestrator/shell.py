@@ -60,7 +60,9 @@ class Shell:
         self.me = Actor(defn.role, None if area == "all" else area, instance)
         options = {"max_spec_bytes": settings.max_spec_bytes} if defn.intake else {}
         self.runtime = Runtime(defn.decider, self.me, options, prepare=self._prepare)
-        self.publisher = Publisher(settings)
+        # successes are not reported one by one (no per-record callback, no loop wakeup);
+        # awaited paths drain the producer instead
+        self.publisher = Publisher(settings, **{"delivery.report.only.error": True})
         self.committed_floor: dict[int, int] = {}
         self.catching_up: dict[int, int] = {}  # partition -> end offset seen at assignment
         self.partition_of: dict[str, int] = {}
@@ -178,7 +180,8 @@ class Shell:
         hdrs = [*list(headers or []), *dead_letter_headers(topic, partition, offset, error,
                                                            self.group)]
         # the original key too, so `orchestrator dlq replay` re-drives the record as it came
-        await self.publisher.send_raw_async(self.settings.dlq_topic, key, value, hdrs)
+        self.publisher.send_raw(self.settings.dlq_topic, key, value, hdrs, self._undeliverable)
+        await self.publisher.drain()
 
     def _undeliverable(self, error: Any) -> None:
         """librdkafka gave up on a record: stop now; the restart's replay re-produces it."""
@@ -199,7 +202,8 @@ class Shell:
             return
         async with self.lock:
             outputs = self.runtime.tick(now_ms())
-            await self.publisher.publish(outputs)
+            self.publisher.emit(outputs, self._undeliverable)
+            await self.publisher.drain()
 
     # -- rebuild on assignment -----------------------------------------------------
     async def _on_assigned(self, sender: Any, assigned: Any, *_: Any, **__: Any) -> None:
@@ -212,7 +216,8 @@ class Shell:
         async with self.lock:
             loop = asyncio.get_running_loop()
             pending = await loop.run_in_executor(None, self._replay, fresh)
-            await self.publisher.publish(pending)
+            self.publisher.emit(pending, self._undeliverable)
+            await self.publisher.drain()
         if self.defn.worker:
             for project_id, p in list(self.partition_of.items()):
                 if p in fresh:
@@ -289,7 +294,7 @@ class Shell:
             work = decider.work_of(self.runtime.state(started.project_id), started)
             beats = asyncio.create_task(self._heartbeat(started))
             try:
-                outcome = await executors.runner_for(work.executor).run(work)
+                outcome = await executors.runner_for(work.executor, self.settings).run(work)
             finally:
                 beats.cancel()
             async with self.lock:
