@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -68,7 +69,24 @@ def provision(settings: Settings, timeout: float = 30.0) -> list[str]:
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+    wait_for_leaders(admin, [t.topic for t in topic_specs(settings)], timeout)
     return created
+
+
+def wait_for_leaders(admin: AdminClient, topics: list[str], timeout: float) -> None:
+    """Creation returns before every partition has a leader; clients need the leaders."""
+    deadline = time.monotonic() + timeout
+    while True:
+        meta = admin.list_topics(timeout=timeout)
+        ready = [t for t in topics if t in meta.topics and meta.topics[t].error is None
+                 and meta.topics[t].partitions
+                 and all(p.leader >= 0 for p in meta.topics[t].partitions.values())]
+        if len(ready) == len(topics):
+            return
+        if time.monotonic() > deadline:
+            raise KafkaException(f"topics without leaders after {timeout:.0f}s: "
+                                 f"{sorted(set(topics) - set(ready))}")
+        time.sleep(0.1)
 
 
 def record_for(settings: Settings, event: Event) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:

@@ -97,7 +97,8 @@ def read_model(settings: Settings, project_id: str, terminal: str, timeout: floa
     from services.projections import views
 
     deadline = time.monotonic() + timeout
-    with views.connect(settings.dsn, views.LIVE_SCHEMA) as conn:
+    schema = os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA)
+    with views.connect(settings.dsn, schema) as conn:
         while True:
             found = views.get_project(conn, project_id)
             conn.commit()
