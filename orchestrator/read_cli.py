@@ -105,8 +105,9 @@ def tasks(project: str, status: str = typer.Option(None), role: str = typer.Opti
 @read_app.command()
 def events(project: str = typer.Argument(None), request: str = typer.Option(None, help="a request id"),
            as_json: bool = JsonOpt) -> None:
-    """The timeline of a project, or everything one submission caused (--request)."""
-    from services.projections import views
+    """The timeline of a project, or everything one submission caused (--request): then also
+    every task with its attempts and the artifacts of each, with their digests."""
+    from services.projections import evidence, views
 
     if (project is None) == (request is None):
         fail("give a PROJECT or --request ID")
@@ -116,7 +117,7 @@ def events(project: str = typer.Argument(None), request: str = typer.Option(None
             if not rows:
                 fail(f"no events for request {request!r}")
             data: Any = {"request_id": request, "events": rows,
-                         "tasks": views.request_tasks(conn, request)}
+                         "tasks": evidence.by_task(rows, views.request_tasks(conn, request))}
         else:
             rows = views.list_events(conn, project, 100_000, None)
             if not rows:
@@ -126,6 +127,22 @@ def events(project: str = typer.Argument(None), request: str = typer.Option(None
         row["artifacts"] = ", ".join(f"{a['name']} sha256:{a['sha256'][:12]}" for a in row["artifacts"])
     emit(data, as_json, _table(f"events of {request or project}", rows,
                                ["occurred_at", "type", "actor_role", "actor_area", "artifacts"]))
+    if request is not None and not as_json:
+        Console().print(_evidence_table(request, data["tasks"]))
+
+
+def _evidence_table(request: str, tasks: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"evidence of {request}")
+    for column in ("task", "attempt", "rounds", "events", "artifacts (sha256, size)"):
+        table.add_column(column)
+    for task in tasks:
+        for attempt in task["attempts"]:
+            kinds = [e["type"] for e in attempt["events"]]
+            refs = "\n".join(f"{a['name']} r{a['round']} {a['sha256']} {a['size']}B {a['uri']}"
+                             for a in attempt["artifacts"])
+            table.add_row(task["task_id"], str(attempt["attempt"]), _cell(attempt["rounds"]),
+                          _cell(kinds), refs)
+    return table
 
 
 @read_app.command()

@@ -294,7 +294,7 @@ class Shell:
             work = decider.work_of(self.runtime.state(started.project_id), started)
             beats = asyncio.create_task(self._heartbeat(started))
             try:
-                outcome = await executors.runner_for(work.executor).run(work)
+                outcome = await executors.runner_for(work.executor, self.settings).run(work)
             finally:
                 beats.cancel()
             async with self.lock:

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 from confluent_kafka.admin import AdminClient
@@ -20,7 +21,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 
 from orchestrator import bus, client
 from orchestrator.config import Settings
-from services.projections import views
+from services.projections import evidence, views
+from services.projections.task_routes import add_task_routes
 
 Limit = Query(50, ge=1, le=500)
 
@@ -65,7 +67,11 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
-        response = await call_next(request)
+        if "\x00" in unquote(request.url.query) or "\x00" in request.url.path:
+            # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query
+            response: Response = JSONResponse({"detail": "NUL byte in the request"}, status_code=422)
+        else:
+            response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")
         requests.labels(request.method, route, str(response.status_code)).inc()
         latency.labels(request.method, route).observe(time.perf_counter() - started)
@@ -148,7 +154,7 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
             if not events and rejected is None:
                 raise HTTPException(404, f"no request {request_id}")
             return {"request_id": request_id, "events": events,
-                    "tasks": views.request_tasks(conn, request_id),
+                    "tasks": evidence.by_task(events, views.request_tasks(conn, request_id)),
                     "rejection": rejected["errors"] if rejected else None}
 
     @app.get("/alerts")
@@ -175,4 +181,5 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
         await run_in_threadpool(publisher[0].publish_sync, [event])
         return {"request_id": event.request_id, "event_id": event.event_id}
 
+    add_task_routes(app, settings, db)
     return app

@@ -3,6 +3,10 @@
 One small interface: `runner_for(executor).run(work) -> Outcome`. A runner never raises
 for a bad configuration; it reports `ok=False` with a summary saying what is wrong.
 `Work` and `Outcome` live in `orchestrator.worker` so the pure deciders need nothing here.
+
+Kinds: `simulated` (here), `command` (a process in a per-task workspace), `http` (an
+agent endpoint, answering at once or by callback) and `manual` (a person, through
+`orchestrator task complete|fail` or the API); see each module.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from orchestrator.config import Settings
 from orchestrator.envelope import Attachment
 from orchestrator.events import Executor, Role
 from orchestrator.worker import Outcome, Work
 
 __all__ = ["Outcome", "Runner", "SimulatedRunner", "Work", "parse_duration", "runner_for"]
 
-KINDS = ("simulated",)
+KINDS = ("simulated", "command", "http", "manual")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 
@@ -29,9 +34,19 @@ class Runner(Protocol):
     async def run(self, work: Work) -> Outcome: ...
 
 
-def runner_for(executor: Executor) -> Runner:
+def runner_for(executor: Executor, settings: Settings | None = None) -> Runner:
+    """The runner of `executor`; `settings` (else the environment's) locate run dir and servers."""
     if executor.kind == "simulated":
         return SimulatedRunner(dict(executor.options))
+    if executor.kind in KINDS:
+        from orchestrator import config
+        from orchestrator.executors.command import CommandRunner
+        from orchestrator.executors.http import HttpRunner
+        from orchestrator.executors.manual import ManualRunner
+
+        kinds: dict[str, type[CommandRunner | HttpRunner | ManualRunner]] = {
+            "command": CommandRunner, "http": HttpRunner, "manual": ManualRunner}
+        return kinds[executor.kind](dict(executor.options), settings or config.load())
     return _Refused(f"unknown executor kind {executor.kind!r} for role {executor.role}; "
                     f"known kinds: {', '.join(KINDS)}")
 

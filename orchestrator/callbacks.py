@@ -1,0 +1,264 @@
+"""Results that arrive later: an HTTP agent's callback or a person's manual verdict.
+
+Both travel the same channel: a small JSON record on the topic `<prefix>.callbacks`,
+keyed by task id, naming the (task, attempt, round) it settles. It is not an event of
+the catalog; it is the transport from the API (or the CLI) to the waiting worker, whose
+executor turns it into an `Outcome`, so the worker's pure `finish` still emits the real
+events. Every worker process runs one `Hub`: a consumer thread that reads the topic
+from the beginning (no consumer group), keeps the latest verdict per key and wakes the
+runner waiting for it; reading from the beginning means a verdict given while the worker
+was down is found when the restarted worker runs the claim again. The topic keeps
+records for a week (`RETENTION_MS`), far beyond any deadline.
+
+HTTP agents authenticate with a per-task token: `<expiry ms>.<hex HMAC-SHA256>` over
+task id, attempt, round and expiry, keyed by `ORCH_CALLBACK_SECRET` (else a random
+secret kept in `<run dir>/callback.secret`, mode 0600, shared by the local services).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from orchestrator.config import Settings
+from orchestrator.envelope import ArtifactRef, Attachment
+
+RETENTION_MS = 7 * 24 * 3_600_000
+TOKEN_TTL_MS = 3_600_000
+MAX_INLINE_BYTES = 512 * 1024  # an artifact inlined in a callback body (base64), before storing
+
+
+def topic(settings: Settings) -> str:
+    return f"{settings.topic_prefix}.callbacks"
+
+
+# -- tokens ---------------------------------------------------------------------------
+
+
+def secret(settings: Settings) -> bytes:
+    found = os.environ.get("ORCH_CALLBACK_SECRET")
+    if found:
+        return found.encode()
+    path = settings.run_dir / "callback.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"callback.secret.{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)  # the first writer wins; everybody reads the same secret
+        tmp.unlink()
+    return path.read_text().strip().encode()
+
+
+def token(key: bytes, task_id: str, attempt: int, round: int, expires_ms: int) -> str:
+    mac = hmac.new(key, f"{task_id}\n{attempt}\n{round}\n{expires_ms}".encode(), hashlib.sha256)
+    return f"{expires_ms}.{mac.hexdigest()}"
+
+
+def check_token(key: bytes, presented: str, task_id: str, attempt: int, round: int,
+                now_ms: int) -> str | None:
+    """None when `presented` is valid for that claim now, else why not."""
+    head, _, _ = presented.partition(".")
+    if not head.isdigit():
+        return "malformed token"
+    expected = token(key, task_id, attempt, round, int(head))
+    if not hmac.compare_digest(expected, presented):
+        return "token does not match this task, attempt and round"
+    if int(head) <= now_ms:
+        return "token expired"
+    return None
+
+
+# -- records --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One settled claim: what a callback or a person said."""
+
+    task_id: str
+    attempt: int
+    round: int
+    ok: bool
+    summary: str
+    source: str  # "http" | "manual"
+    failures: tuple[str, ...] = ()
+    smoke_ok: bool | None = None
+    artifacts: tuple[ArtifactRef, ...] = field(default_factory=tuple)
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.task_id, self.attempt, self.round)
+
+    def encode(self) -> bytes:
+        body = asdict(self)
+        body["failures"] = list(self.failures)
+        body["artifacts"] = [asdict(a) for a in self.artifacts]
+        return json.dumps(body, sort_keys=True).encode()
+
+    @staticmethod
+    def decode(raw: bytes) -> Verdict:
+        body = json.loads(raw)
+        return Verdict(
+            task_id=str(body["task_id"]), attempt=int(body["attempt"]), round=int(body["round"]),
+            ok=bool(body["ok"]), summary=str(body.get("summary", "")), source=str(body["source"]),
+            failures=tuple(str(f) for f in body.get("failures") or ()),
+            smoke_ok=body.get("smoke_ok"),
+            artifacts=tuple(ArtifactRef(**a) for a in body.get("artifacts") or ()),
+        )
+
+
+def inline_attachments(items: list[dict[str, Any]] | None) -> list[Attachment]:
+    """`[{"name", "media_type", "content_b64"}]` of a callback body; ValueError if malformed."""
+    out = []
+    for item in items or []:
+        try:
+            content = base64.b64decode(str(item["content_b64"]), validate=True)
+            name = Path(str(item["name"])).name
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed artifact {str(item)[:80]}: {exc}") from None
+        if not name or len(content) > MAX_INLINE_BYTES:
+            raise ValueError(f"artifact {name!r} has no name or exceeds {MAX_INLINE_BYTES} bytes")
+        out.append(Attachment(name, str(item.get("media_type") or "application/octet-stream"), content))
+    return out
+
+
+def ensure_topic(settings: Settings, timeout: float = 30.0) -> None:
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap})
+    new = NewTopic(topic(settings), 1, settings.replication_factor,
+                   config={"retention.ms": str(RETENTION_MS)})
+    for future in admin.create_topics([new], request_timeout=timeout).values():
+        try:
+            future.result()
+        except Exception as exc:  # already there is fine; anything else is not
+            if "TOPIC_ALREADY_EXISTS" not in str(exc) and "already exists" not in str(exc):
+                raise
+
+
+def publish(settings: Settings, verdict: Verdict, timeout: float = 30.0) -> None:
+    """Deliver `verdict` to the waiting worker (blocks until the broker acknowledged it)."""
+    ensure_topic(settings)
+    producer = Producer({"bootstrap.servers": settings.bootstrap, "acks": "all",
+                         "enable.idempotence": True})
+    errors: list[KafkaError] = []
+    producer.produce(topic(settings), verdict.encode(), verdict.task_id.encode(),
+                     on_delivery=lambda err, _msg: errors.append(err) if err else None)
+    left = producer.flush(timeout)
+    if left or errors:
+        raise RuntimeError(f"callback for {verdict.task_id} not delivered: {errors or 'timeout'}")
+
+
+# -- the waiting side -----------------------------------------------------------------
+
+
+class Hub:
+    """Reads the callbacks topic from the beginning and wakes whoever waits for a key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.seen: dict[tuple[str, int, int], Verdict] = {}
+        self.waiters: dict[tuple[str, int, int], list[tuple[asyncio.AbstractEventLoop,
+                                                            asyncio.Future[Verdict]]]] = {}
+        self.guard = threading.Lock()
+        self.stopping = threading.Event()
+        ensure_topic(settings)
+        self.thread = threading.Thread(target=self._run, name="callbacks-hub", daemon=True)
+        self.thread.start()
+
+    async def wait(self, task_id: str, attempt: int, round: int) -> Verdict:
+        key = (task_id, attempt, round)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Verdict] = loop.create_future()
+        with self.guard:
+            found = self.seen.get(key)
+            if found is None:
+                self.waiters.setdefault(key, []).append((loop, future))
+        if found is not None:
+            return found
+        try:
+            return await future
+        finally:
+            with self.guard:
+                left = [w for w in self.waiters.get(key, []) if w[1] is not future]
+                if left:
+                    self.waiters[key] = left
+                else:
+                    self.waiters.pop(key, None)
+
+    def _run(self) -> None:
+        consumer = Consumer({"bootstrap.servers": self.settings.bootstrap,
+                             "group.id": f"{self.settings.topic_prefix}-callbacks-unused",
+                             "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        try:
+            consumer.assign([TopicPartition(topic(self.settings), 0, 0)])
+            while not self.stopping.is_set():
+                msg = consumer.poll(0.5)
+                if msg is None or msg.error():
+                    continue
+                try:
+                    verdict = Verdict.decode(msg.value() or b"")
+                except (ValueError, KeyError, TypeError):
+                    continue
+                self._settle(verdict)
+        finally:
+            consumer.close()
+
+    def _settle(self, verdict: Verdict) -> None:
+        with self.guard:
+            if verdict.key in self.seen:  # the first verdict of a claim wins
+                return
+            self.seen[verdict.key] = verdict
+            waiting = self.waiters.pop(verdict.key, [])
+        for loop, future in waiting:
+            loop.call_soon_threadsafe(_resolve, future, verdict)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+
+def _resolve(future: asyncio.Future[Verdict], verdict: Verdict) -> None:
+    if not future.done():
+        future.set_result(verdict)
+
+
+_hubs: dict[tuple[str, str], Hub] = {}
+_hubs_guard = threading.Lock()
+
+
+def hub(settings: Settings) -> Hub:
+    """The process's hub for these servers and topic prefix (started on first use)."""
+    key = (settings.bootstrap, topic(settings))
+    with _hubs_guard:
+        if key not in _hubs:
+            _hubs[key] = Hub(settings)
+        return _hubs[key]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def stop_hubs() -> None:
+    """Stop every hub of this process (tests; a service's daemon thread ends with it)."""
+    with _hubs_guard:
+        found = list(_hubs.values())
+        _hubs.clear()
+    for one in found:
+        one.stop()

@@ -1,0 +1,114 @@
+"""The `http` executor: POST the task to an agent; the answer comes now or by callback.
+
+Options: `url` (required); `timeout` (`30s`, per request); `retries` (`4`, further tries
+after the first) with exponential `backoff` (`500ms`, doubled each time, capped at 30 s);
+`callback_url` (default `ORCH_CALLBACK_URL`, else `http://127.0.0.1:<ORCH_API_PORT>`:
+the query API's base); `wait` (`1h`: how long a 202 waits for its callback; also the
+token's lifetime).
+
+The request body is the task (`work`: the JSON of `Work`) and `callback`: `url`
+(`<callback_url>/tasks/<task id>/callback`), `token`, `expires_at` (ms), `attempt`,
+`round`. The agent answers
+- 200 with `{"ok": bool, "summary": str, "failures": [ids], "smoke_ok": bool|null,
+  "artifacts": [{"name", "media_type", "content_b64"}]}`: the outcome, at once;
+- 202: it will POST that same body plus `token`, `attempt`, `round` to the callback url;
+  the API checks the token and puts the verdict on the callbacks channel, where the
+  waiting runner finds it.
+5xx, 429 and connection errors are retried with backoff; any other 4xx, a malformed
+200, exhausted retries or no callback within `wait` fail the task with a summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from orchestrator import callbacks
+from orchestrator.config import Settings
+from orchestrator.envelope import Attachment
+from orchestrator.executors.command import work_json
+from orchestrator.executors.manual import await_verdict, outcome_of
+from orchestrator.worker import Outcome, Work
+
+MAX_BACKOFF_S = 30.0
+
+
+@dataclass(frozen=True)
+class HttpRunner:
+    options: dict[str, str]
+    settings: Settings
+
+    async def run(self, work: Work) -> Outcome:
+        from orchestrator.executors import parse_duration
+
+        try:
+            url = self.options["url"]
+            timeout_s = parse_duration(self.options.get("timeout", "30s")) / 1000
+            retries = int(self.options.get("retries", "4"))
+            backoff_s = parse_duration(self.options.get("backoff", "500ms")) / 1000
+            wait_ms = parse_duration(self.options.get("wait", "1h"))
+        except KeyError:
+            return Outcome(False, "http executor misconfigured: option `url` is missing")
+        except ValueError as exc:
+            return Outcome(False, f"http executor misconfigured: {exc}")
+        base = (self.options.get("callback_url") or os.environ.get("ORCH_CALLBACK_URL")
+                or f"http://127.0.0.1:{self.settings.api_port}").rstrip("/")
+        expires = callbacks.now_ms() + wait_ms
+        key = await asyncio.to_thread(callbacks.secret, self.settings)
+        body = {"work": work_json(work), "callback": {
+            "url": f"{base}/tasks/{work.task_id}/callback",
+            "token": callbacks.token(key, work.task_id, work.attempt, work.round, expires),
+            "expires_at": expires, "attempt": work.attempt, "round": work.round}}
+        headers = {"Idempotency-Key": f"{work.task_id}#{work.attempt}.{work.round}"}
+        tries, last = 0, ""
+        async with httpx.AsyncClient(timeout=timeout_s) as client:
+            while True:
+                tries += 1
+                try:
+                    response = await client.post(url, json=body, headers=headers)
+                except httpx.HTTPError as exc:  # connect, read, timeouts
+                    last = f"{type(exc).__name__}: {exc}"
+                else:
+                    code = response.status_code
+                    if code == 200:
+                        return _answer(work, response)
+                    if code == 202:
+                        return await await_verdict(self.settings, work, wait_ms / 1000, f"agent {url}")
+                    last = f"HTTP {code}: {response.text[:200]}"
+                    if code < 500 and code != 429:
+                        return Outcome(False, f"agent {url} refused the task ({last}); not retried")
+                if tries > retries:
+                    return Outcome(False, f"agent {url} failed after {tries} tries; last: {last}")
+                await asyncio.sleep(min(backoff_s * 2 ** (tries - 1), MAX_BACKOFF_S))
+
+
+def _answer(work: Work, response: httpx.Response) -> Outcome:
+    try:
+        result = response.json()
+        ok, summary, failures, smoke_ok, attached = parse_result(result)
+    except ValueError as exc:
+        return Outcome(False, f"agent answered 200 with a malformed result: {exc}")
+    return outcome_of(work, ok, summary, failures, smoke_ok, attached)
+
+
+def parse_result(result: Any) -> tuple[bool, str, tuple[str, ...], bool | None, tuple[Attachment, ...]]:
+    """The agent's result body; ValueError when it is not the documented shape."""
+    if not isinstance(result, dict) or not isinstance(result.get("ok"), bool):
+        raise ValueError('expected an object with a boolean "ok"')
+    failures = result.get("failures") or []
+    smoke = result.get("smoke_ok")
+    if not isinstance(failures, list) or (smoke is not None and not isinstance(smoke, bool)):
+        raise ValueError('"failures" must be a list and "smoke_ok" a boolean or null')
+    attached = tuple(callbacks.inline_attachments(result.get("artifacts")))
+    return (result["ok"], str(result.get("summary") or ""), tuple(str(f) for f in failures),
+            smoke, attached)
+
+
+def encode_artifact(name: str, media_type: str, content: bytes) -> dict[str, str]:
+    """How an agent inlines an artifact in its result (a helper for agents and tests)."""
+    return {"name": name, "media_type": media_type, "content_b64": base64.b64encode(content).decode()}

@@ -1,0 +1,53 @@
+"""A person's verdict on a manual task (API and CLI share this): check, store, deliver.
+
+The projection says which claim is current: the task must be `started` (claimed by a
+worker) and its latest assignment must use the `manual` executor. The verdict names that
+(attempt, round); artifacts are put in the store first and travel as references.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from orchestrator import artifacts, callbacks
+from orchestrator.config import Settings
+from orchestrator.envelope import Attachment
+from services.projections import views
+
+
+class Refused(ValueError):
+    """Not now: `status` is the HTTP status that says why (404 unknown, 409 not waiting)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def executor_kind(conn: psycopg.Connection[Any], task_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT payload->'executor'->>'kind' FROM events WHERE type = 'task.assigned' "
+        "AND payload->>'task_id' = %s ORDER BY (payload->>'attempt')::int DESC LIMIT 1",
+        [task_id]).fetchone()
+    return row[0] if row else None
+
+
+def manual_verdict(conn: psycopg.Connection[Any], settings: Settings, task_id: str, ok: bool,
+                   note: str = "", attached: list[Attachment] | None = None,
+                   failures: tuple[str, ...] = ()) -> callbacks.Verdict:
+    task = views.get_task(conn, task_id)
+    if task is None:
+        raise Refused(404, f"no task {task_id}")
+    kind = executor_kind(conn, task_id)
+    if kind != "manual":
+        raise Refused(409, f"task {task_id} runs the {kind or 'unknown'} executor, not manual")
+    if task["status"] != "started":
+        raise Refused(409, f"task {task_id} is {task['status']}, not waiting for a person "
+                           "(claimed tasks are `started`)")
+    refs = tuple(artifacts.store(settings.artifacts, a) for a in attached or [])
+    verdict = callbacks.Verdict(task_id, int(task["attempt"]), int(task["round"]), ok,
+                                note or ("completed by hand" if ok else "failed by hand"), "manual",
+                                failures=failures, artifacts=refs)
+    callbacks.publish(settings, verdict)
+    return verdict
