@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Any
 
 import faust
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from orchestrator import artifacts, codec, worker
@@ -64,7 +64,11 @@ class Shell:
         # awaited paths drain the producer instead
         self.publisher = Publisher(settings, **{"delivery.report.only.error": True})
         self.committed_floor: dict[int, int] = {}
-        self.catching_up: dict[int, int] = {}  # partition -> end offset seen at assignment
+        self.catching_up: dict[int, int] = {}  # partition -> end offset to read before judging time
+        self.position: dict[int, int] = {}  # partition -> next offset to read
+        self.blind = False  # the broker was unreachable at the last tick
+        self.quiet_until = 0.0
+        self._watcher: Consumer | None = None
         self.partition_of: dict[str, int] = {}
         self.running: dict[str, asyncio.Task[None]] = {}
         self.lock = asyncio.Lock()
@@ -142,6 +146,7 @@ class Shell:
         if topic == self.settings.events_topic:
             if offset < self.committed_floor.get(partition, 0):
                 return
+            self.position[partition] = offset + 1
             if offset + 1 >= self.catching_up.get(partition, 0):
                 self.catching_up.pop(partition, None)
         self.consumed.labels(topic).inc()
@@ -198,12 +203,36 @@ class Shell:
 
     # -- time ----------------------------------------------------------------------
     async def _tick(self) -> None:
-        if self.catching_up:  # time judged on a stale state would raise false alerts
-            return
+        if self.catching_up or not await self._sees_the_log():
+            return  # time judged on a stale view would raise false alerts
         async with self.lock:
             outputs = self.runtime.tick(now_ms())
             self.publisher.emit(outputs, self._undeliverable)
             await self.publisher.drain()
+
+    async def _sees_the_log(self) -> bool:
+        """Not while the broker is unreachable; after it returns, only once what was written
+        meanwhile has been read and the workers have had time to report again."""
+        loop = asyncio.get_running_loop()
+        try:
+            ends = await loop.run_in_executor(None, self._end_offsets)
+        except KafkaException:
+            self.blind = True
+            return False
+        if self.blind:
+            self.blind = False
+            self.quiet_until = time.monotonic() + 6 * self.defn.tick_ms / 1000
+            self.catching_up.update({p: end for p, end in ends.items() if end > self.position.get(p, 0)})
+            return False
+        return time.monotonic() >= self.quiet_until
+
+    def _end_offsets(self) -> dict[int, int]:
+        if self._watcher is None:
+            self._watcher = Consumer({"bootstrap.servers": self.settings.bootstrap,
+                                      "group.id": f"{self.group}-watch", "enable.auto.commit": False})
+        topic = self.settings.events_topic
+        return {p: self._watcher.get_watermark_offsets(TopicPartition(topic, p), 1.0, cached=False)[1]
+                for p in list(self.committed_floor)}
 
     # -- rebuild on assignment -----------------------------------------------------
     async def _on_assigned(self, sender: Any, assigned: Any, *_: Any, **__: Any) -> None:

@@ -149,7 +149,7 @@ def evolve(state: State, event: Event) -> State:
             return _set_area(state, p.area, replace(_area(state, p.area), requirement_ids=reqs))
         case TaskAssigned() as p:
             old = state.tasks.get(p.task_id)
-            if old is not None and p.attempt <= old.spec.attempt:
+            if old is not None and (p.attempt <= old.spec.attempt or _finished(old)):
                 return state
             track = old or Track(p)
             if p.role != Role.DEV:
@@ -284,7 +284,12 @@ def _mine(state: State, event: Event) -> bool:
 
 def _reassigned(state: State, p: TaskAssigned) -> bool:
     old = state.tasks.get(p.task_id)
-    return p.attempt > 1 and old is not None and p.attempt > old.spec.attempt
+    return p.attempt > 1 and old is not None and p.attempt > old.spec.attempt and not _finished(old)
+
+
+def _finished(track: Track) -> bool:
+    """Verified or cancelled: a later re-assignment (raised on a stale alert) changes nothing."""
+    return isinstance(track.phase, Verified | Cancelled)
 
 
 def _late(state: State, p: TaskAssigned) -> bool:

@@ -262,6 +262,22 @@ def test_a_devops_assignment_seen_after_every_requirement_verified_deploys_total
 # -- re-assignment --------------------------------------------------------------------
 
 
+def test_a_reassignment_of_a_verified_task_triggers_nothing_and_keeps_it_verified() -> None:
+    history = [*deployed_total(), ev(TaskVerified(DEVOPS, AREA, Role.DEVOPS, ("FR-1",)))]
+    again = assigned(Role.DEVOPS, attempt=2, reqs=("FR-1",))
+    assert then(history, again) == []
+    state = fold(*history, again)
+    assert isinstance(state.tasks[DEVOPS].phase, monitor.Verified)
+    late = ev(SmokePassed(DEVOPS, AREA, Scope.TOTAL, 2, 0))
+    assert monitor.decide(state, late) == []
+
+
+def test_a_reassignment_of_a_verified_dev_task_requests_no_qa_again() -> None:
+    history = [*module(), *verified(), ev(TaskVerified(DEV(), AREA, Role.DEV, ("FR-1",)))]
+    assert then(history, assigned(Role.DEV, "FR-1", attempt=2)) == []
+    assert then([*history, assigned(Role.DEV, "FR-1", attempt=2)], completed(attempt=2)) == []
+
+
 def test_a_reassigned_qa_task_is_requested_again_when_its_dev_task_completed() -> None:
     history = [*module(), *dev_done(), started(QA(), Role.QA)]
     out = then(history, assigned(Role.QA, "FR-1", attempt=2))
