@@ -31,7 +31,10 @@ def cluster_id() -> str:
             return text
 
 
-def write_config(home: Path, port: int, controller_port: int) -> Path:
+def write_config(home: Path, port: int, controller_port: int,
+                 advertised_port: int | None = None) -> Path:
+    """`advertised_port`: the port clients are told to connect to (default `port`), e.g. a
+    proxy in front of the broker."""
     props = home / "server.properties"
     props.write_text(
         "\n".join([
@@ -39,7 +42,7 @@ def write_config(home: Path, port: int, controller_port: int) -> Path:
             "node.id=1",
             f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
             f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{advertised_port or port}",
             "controller.listener.names=CONTROLLER",
             "inter.broker.listener.name=PLAINTEXT",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",

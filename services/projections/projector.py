@@ -30,6 +30,7 @@ log = logging.getLogger("orchestrator.projector")
 
 BATCH = 500
 WAIT = 0.1
+RETRY = 1.0
 _JSON = frozenset({"artifacts", "payload", "errors"})
 
 
@@ -166,7 +167,12 @@ def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     log.info("projecting %s into schema %s", settings.events_topic, schema)
-    run(settings, schema, stop=stop)
+    while not stop.is_set():
+        try:
+            run(settings, schema, stop=stop)
+        except psycopg.OperationalError as exc:  # the database went away: resume from its positions
+            log.warning("database unavailable (%s); retrying in %.0fs", exc, RETRY)
+            stop.wait(RETRY)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ REPO = Path(__file__).resolve().parents[2]
 def own() -> Iterator[Settings]:
     """A stack of its own (not the session one); under the repo so the postgres user reaches it."""
     run_dir = REPO / ".run" / f"test-stack-{uuid.uuid4().hex[:8]}"
-    settings = Settings(run_dir=run_dir)
+    # a stack of our own even when ORCH_KAFKA_BOOTSTRAP / ORCH_DATABASE_URL point elsewhere
+    settings = Settings(run_dir=run_dir, kafka_bootstrap=None, database_url=None)
     stack.up(settings)
     yield settings
     stack.down(settings)
