@@ -6,8 +6,8 @@ import base64
 import binascii
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
@@ -52,13 +52,19 @@ def page(rows: list[dict[str, Any]], limit: int, key: tuple[str, ...]) -> dict[s
 def create_app(settings: Settings, dsn: str | None = None, schema: str = views.LIVE_SCHEMA) -> FastAPI:
     """`dsn` is where reads go (the reader role's URL when there is one)."""
     read_dsn = dsn or settings.dsn
-    app = FastAPI(title="Delivery orchestrator query API", version="1")
+    publisher: list[bus.Publisher] = []
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for p in publisher:
+            p.close()
+
+    app = FastAPI(title="Delivery orchestrator query API", version="1", lifespan=lifespan)
     registry = CollectorRegistry()
     requests = Counter("api_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
     latency = Histogram("api_request_seconds", "HTTP request latency", ["method", "route"],
                         registry=registry)
-    publisher: list[bus.Publisher] = []
-
     @contextmanager
     def db() -> Iterator[psycopg.Connection[Any]]:
         with views.connect(read_dsn, schema, autocommit=True, connect_timeout=5) as conn:
@@ -76,11 +82,6 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
         requests.labels(request.method, route, str(response.status_code)).inc()
         latency.labels(request.method, route).observe(time.perf_counter() - started)
         return response
-
-    @app.on_event("shutdown")
-    def close() -> None:
-        for p in publisher:
-            p.close()
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
