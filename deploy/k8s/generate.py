@@ -131,9 +131,14 @@ def pod_security() -> dict[str, Any]:
 
 
 def env(service: str) -> list[dict[str, Any]]:
+    """The api reads through the read-only role; everyone shares the callback token key."""
     db_key = "reader-url" if service == "api" else "url"
     ref = {"secretKeyRef": {"name": "orchestrator-db", "key": db_key}}
-    return [{"name": "ORCH_DATABASE_URL", "valueFrom": ref}]
+    found = [{"name": "ORCH_DATABASE_URL", "valueFrom": ref}]
+    if service == "api":
+        found.append({"name": "ORCH_READER_DATABASE_URL", "valueFrom": ref})
+    callback = {"secretKeyRef": {"name": "orchestrator-callback", "key": "secret", "optional": True}}
+    return [*found, {"name": "ORCH_CALLBACK_SECRET", "valueFrom": callback}]
 
 
 def volume_mounts() -> list[dict[str, Any]]:

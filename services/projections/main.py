@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 
+import psycopg
+
 from orchestrator.config import Settings
 from services.projections import projector, views
 
@@ -27,6 +29,9 @@ def run_api(settings: Settings) -> None:
     from services.projections.api import create_app
 
     schema = os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA)
-    views.migrate(settings.dsn, schema)  # readers must find the tables even before the projector
+    try:  # readers must find the tables even before the projector has run
+        views.migrate(settings.dsn, schema)
+    except psycopg.errors.InsufficientPrivilege:
+        logging.getLogger(__name__).info("read-only role: the projector creates the schema")
     app = create_app(settings, reader_dsn(settings), schema)
     uvicorn.run(app, host=os.environ.get("ORCH_API_HOST", "127.0.0.1"), port=settings.api_port)
