@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,10 +29,12 @@ def render(rows: list[dict], command: str, status: int | None) -> str:
         + ".",
         "Tasks lost = tasks that should be verified and are not; duplicates = logical effects",
         "carried by two different event ids (the same id at two offsets is a harmless producer",
-        "retry, shown as log copies); recovery = fault injected -> every project terminal.",
+        "retry, shown as log copies); recovery = fault injected -> every project terminal and the",
+        "PostgreSQL projection caught up; projection = the live read model (events unique, equal to",
+        "the log's ids) against a rebuild from offset 0 (`projections rebuild --verify`).",
         "",
-        "| fault | projects terminal | tasks lost | duplicates | log copies | recovery s | DLQ | digest | ok |",  # noqa: E501
-        "|---|---|---|---|---|---|---|---|---|",
+        "| fault | projects terminal | tasks lost | duplicates | log copies | recovery s | DLQ | projection | digest | ok |",  # noqa: E501
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ok = "yes" if not r.get("problems") else "NO: " + "; ".join(r["problems"][:3])
@@ -39,6 +42,7 @@ def render(rows: list[dict], command: str, status: int | None) -> str:
         lines.append(
             f"| {r['fault']} | {r['terminal']}/{r['projects']} | {r['tasks_lost']} | "
             f"{r['duplicate_effects']} | {r['log_duplicates']} | {rec} | {r['dlq']} | "
+            f"{r.get('projection') or '-'} | "
             f"{r.get('digest') or '-'} | {ok} |"
         )
     return "\n".join(lines) + "\n"
@@ -49,7 +53,9 @@ def main() -> int:
     figures = OUT / "latest.json"
     command = "make reliability"
     status = None
+    started = None
     if "--render" not in sys.argv:
+        started = time.monotonic()
         figures.unlink(missing_ok=True)
         env = {**os.environ, "ORCH_RELIABILITY_FIGURES": str(figures)}
         args = [
@@ -64,7 +70,10 @@ def main() -> int:
         ]
         status = subprocess.call(args, cwd=REPO, env=env)
     rows = json.loads(figures.read_text()) if figures.is_file() else []
-    (OUT / "latest.md").write_text(render(rows, command, status))
+    text = render(rows, command, status)
+    if started is not None:
+        text += f"\nTotal wall time: {time.monotonic() - started:.0f} s.\n"
+    (OUT / "latest.md").write_text(text)
     print(f"wrote {OUT / 'latest.md'} ({len(rows)} rows)")
     return status or 0
 

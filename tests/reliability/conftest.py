@@ -41,22 +41,40 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     out.write_text(json.dumps(previous + FIGURES, indent=2) + "\n")
 
 
+STACK = Settings(run_dir=REPO / ".run" / "reliability" / "stack")
+
+
+@pytest.fixture(scope="session")
+def rel_base() -> Settings:
+    """The battery's own stack settings (its state file), for stopping/starting its parts."""
+    return STACK
+
+
 @pytest.fixture(scope="session")
 def rel_stack() -> Iterator[Settings]:
-    """A Kafka broker of the battery's own (actors need no database), unless one is given.
+    """A Kafka broker and a PostgreSQL of the battery's own, unless given by the environment.
 
     Own, so a fault here never touches the session stack other tests share, and another
     run stopping the shared stack never breaks a long fault run.
     """
-    if os.environ.get("ORCH_KAFKA_BOOTSTRAP"):
-        yield Settings()
-        return
-    base = Settings(run_dir=REPO / ".run" / "reliability" / "stack")
-    info = local_stack.start_kafka(base)
+    update: dict[str, Any] = {}
+    started: list[str] = []  # only what this session started is stopped at its end
+    running = local_stack.status(STACK)
     try:
-        yield base.model_copy(update={"kafka_bootstrap": info["bootstrap"]})
+        if not os.environ.get("ORCH_KAFKA_BOOTSTRAP"):
+            if not running["kafka"]["running"]:
+                started.append("kafka")
+            update["kafka_bootstrap"] = local_stack.start_kafka(STACK)["bootstrap"]
+        if not os.environ.get("ORCH_DATABASE_URL"):
+            if not running["postgres"]["running"]:
+                started.append("postgres")
+            update["database_url"] = local_stack.start_postgres(STACK)["url"]
+        yield Settings().model_copy(update=update)
     finally:
-        local_stack.stop_kafka(base)
+        if "kafka" in started:
+            local_stack.stop_kafka(STACK)
+        if "postgres" in started:
+            local_stack.stop_postgres(STACK)
 
 
 @pytest.fixture
@@ -70,6 +88,11 @@ def isolated(settings: Settings, **update: Any) -> Settings:
         "run_dir": REPO / ".run" / "reliability" / settings.topic_prefix, **update})
 
 
+def projection_schema(settings: Settings) -> str:
+    """The test's own projection schema, named after its topic prefix."""
+    return "rel_" + settings.topic_prefix.replace("-", "_").lower()
+
+
 @pytest.fixture
 def rel_settings(settings: Settings) -> Settings:
     s = isolated(settings)
@@ -79,7 +102,7 @@ def rel_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def fleet(rel_settings: Settings) -> Iterator[demo.Fleet]:
-    f = demo.Fleet(rel_settings)
+    f = demo.Fleet(rel_settings, env={"ORCH_PROJECTION_SCHEMA": projection_schema(rel_settings)})
     yield f
     f.stop()
 

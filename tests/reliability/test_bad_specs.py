@@ -79,3 +79,57 @@ def test_every_bad_spec_through_the_cli_exits_non_zero(fleet: demo.Fleet, bad_fi
         out = json.loads(done.stdout.decode().strip().splitlines()[-1])
         assert out["outcome"] == "spec.rejected", (path.name, out, time.monotonic() - began)
     assert fleet.dead() == []
+
+
+def test_every_bad_spec_through_post_specs(fleet: demo.Fleet, ledger: harness.Ledger,
+                                           bad_files: list[Path]) -> None:
+    """POST /specs: a 10 MB document is refused at once with 413; every malformed file and a
+    binary one are accepted (202) and then rejected with spec.rejected; the API and the
+    services keep running and a good spec still goes through."""
+    from fastapi.testclient import TestClient
+
+    from services.projections import views
+    from services.projections.api import create_app
+
+    from .conftest import projection_schema
+
+    settings: Settings = fleet.settings
+    schema = projection_schema(settings)
+    views.migrate(settings.dsn, schema)
+    fleet.start("spec")
+    good = harness.workload(1, seed=22)[0]
+    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+        huge = api.post("/specs", params={"filename": "huge.yaml"}, content=b"a: " + b"x" * 10_000_000)
+        assert huge.status_code == 413 and "larger than" in huge.json()["detail"], huge.text[:300]
+        accepted, at_door = {}, {"huge.yaml": 413}
+        for path in bad_files:
+            answer = api.post("/specs", params={"filename": path.name}, content=path.read_bytes())
+            if answer.status_code == 422:  # refused at the door (an empty document), with a reason
+                assert answer.json()["detail"].strip(), path.name
+                at_door[path.name] = 422
+                continue
+            assert answer.status_code == 202, (path.name, answer.text[:300])
+            accepted[answer.json()["request_id"]] = path.name
+        ok = api.post("/specs", params={"filename": "good.yaml"}, content=good.document)
+        assert ok.status_code == 202
+        good_rid = ok.json()["request_id"]
+        rids = set(accepted)
+        events = harness.wait_until(ledger, rids | {good_rid}, lambda es: harness.all_terminal(rids)(es)
+                                    and any(e.request_id == good_rid and e.type == "project.created"
+                                            for e in es), 90)
+        outcomes = harness.terminal_of(events)
+        for rid, name in accepted.items():
+            assert outcomes.get(rid) == "spec.rejected", name
+            rejected = next(e for e in events if e.request_id == rid and e.type == "spec.rejected")
+            errors = rejected.payload.errors  # type: ignore[union-attr]
+            assert errors and all(err.message.strip() for err in errors), name
+        assert any(e.type == "project.created" and e.request_id == good_rid for e in events)
+        assert api.get("/healthz").status_code == 200
+    assert fleet.dead() == []
+    door = ", ".join(f"{name} {code}" for name, code in sorted(at_door.items()))
+    record({"fault": f"bad specs via POST /specs ({len(accepted)} -> spec.rejected; {door})",
+            "projects": len(accepted) + len(at_door),
+            "terminal": sum(outcomes.get(r) == "spec.rejected" for r in accepted) + len(at_door),
+            "tasks_expected": 0, "tasks_verified": 0, "tasks_lost": 0, "duplicate_effects": 0,
+            "log_duplicates": 0, "recovery_s": None, "dlq": 0, "digest": "", "problems": [],
+            "projection": "-"})

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from orchestrator import bus, demo
+from orchestrator import stack as local_stack
 from orchestrator.config import Settings
 
 from . import harness
-from .conftest import record
+from .conftest import projection_schema, record
 
 pytestmark = pytest.mark.reliability
 
@@ -44,12 +45,15 @@ def expected_state(projects: list[harness.Project]) -> dict[str, Any]:
 
 def drive(fault: str, fleet: demo.Fleet, ledger: harness.Ledger, inject: Callable[[], None] | None,
           heartbeat: str = "3s", at: float = 0.25, workers: dict[str, int] | None = None,
-          settle: float = 3.0) -> harness.Figures:
-    """Start every service, submit the workload, inject the fault mid-run, check the end."""
+          settle: float = 3.0, projects_n: int = PROJECTS) -> harness.Figures:
+    """Start every service and the projector, submit the workload, inject the fault mid-run,
+    check the end: the log (ledger) and the Postgres projection against a rebuild from 0."""
+    schema = projection_schema(fleet.settings)
+    fleet.start("projector")
     for name in demo.ACTOR_SERVICES:
         for i in range((workers or {}).get(name, 1)):
             fleet.start(name, label=name if i == 0 else f"{name}-{i}")
-    projects = harness.workload(PROJECTS, heartbeat=heartbeat)
+    projects = harness.workload(projects_n, heartbeat=heartbeat)
     rids = {p.request_id for p in projects}
     began = time.monotonic()
     harness.submit(fleet.settings, projects)
@@ -63,17 +67,29 @@ def drive(fault: str, fleet: demo.Fleet, ledger: harness.Ledger, inject: Callabl
     else:
         t0 = began
     events = harness.wait_until(ledger, rids, harness.all_terminal(rids), RUN_TIMEOUT)
-    recovery = time.monotonic() - t0
+    harness.wait_projection(fleet.settings, schema, RUN_TIMEOUT)
+    recovery = time.monotonic() - t0  # every project terminal and the projection caught up
     time.sleep(settle)  # let late (zombie, retried) events land before counting
     dlq = sum(1 for _ in harness.iter_dead_letters(fleet.settings))
     figures, state = harness.check(fault, projects, ledger, recovery, dlq)
+    dead = fleet.dead()
+    for label, proc in list(fleet.procs.items()):  # quiet log for the projection's comparison
+        if label != "projector" and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for label, proc in list(fleet.procs.items()):
+        if label != "projector":
+            proc.wait(30)
+            fleet.procs.pop(label)
+    projection = harness.check_projection(fleet.settings, schema, ledger)
+    figures.projection = "; ".join(projection) or "= rebuild"
+    figures.problems += projection
     record(figures.row())
     assert figures.problems == [], figures.problems
     assert figures.tasks_lost == 0 and figures.duplicate_effects == 0
     assert state == expected_state(projects)
-    if _baseline:
+    if _baseline and projects_n == PROJECTS:
         assert figures.digest == _baseline["digest"]
-    assert fleet.dead() == [], f"services died: {fleet.dead()}"
+    assert dead == [], f"services died: {dead}"
     return figures
 
 
@@ -131,3 +147,29 @@ def test_worker_paused_past_its_lease_then_resumed(fleet: demo.Fleet, ledger: ha
             proc.send_signal(signal.SIGCONT)
 
     drive("SIGSTOP dev 5s past a 2s lease", fleet, ledger, inject, heartbeat="2s")
+
+
+def test_kafka_broker_stopped_15s_then_started(fleet: demo.Fleet, ledger: harness.Ledger,
+                                               rel_base: Settings) -> None:
+    if not rel_base.stack_state().get("kafka", {}).get("pid"):
+        pytest.skip("the broker is external (ORCH_KAFKA_BOOTSTRAP): not ours to stop")
+
+    def inject() -> None:
+        local_stack.stop_kafka(rel_base)
+        time.sleep(15.0)
+        local_stack.start_kafka(rel_base)
+
+    drive("Kafka broker stopped 15s", fleet, ledger, inject, projects_n=10)
+
+
+def test_postgres_stopped_then_started(fleet: demo.Fleet, ledger: harness.Ledger,
+                                       rel_base: Settings) -> None:
+    if not rel_base.stack_state().get("postgres", {}).get("pid"):
+        pytest.skip("the database is external (ORCH_DATABASE_URL): not ours to stop")
+
+    def inject() -> None:
+        local_stack.stop_postgres(rel_base)
+        time.sleep(8.0)
+        local_stack.start_postgres(rel_base)
+
+    drive("PostgreSQL stopped 8s", fleet, ledger, inject, projects_n=10)
