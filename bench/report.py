@@ -99,7 +99,25 @@ def rows(r: dict[str, Any]) -> list[tuple[str, Any, Any, Any, str, str]]:
         add(f"{big.get('requirements')}-requirement spec submit->completed (median), s",
             big.get("median_s"), None, "<= 5", big["median_s"] <= 5)
     proj = r.get("projection", {})
-    add("projection rebuild / API", proj.get("status", "—"))
+    rb = proj.get("rebuild", {})
+    if rb:
+        raw = proj.get("raw_consume_decode", {}).get("events_per_s")
+        rate = rb.get("events_per_s")
+        add(f"projection rebuild, events/s ({proj.get('events')} events, verified equal: "
+            f"{rb.get('verified_equal')})", rate, raw, ">= 20,000 and >= 0.50 x raw consume+decode",
+            bool(rate and raw and rate >= 20_000 and rate / raw >= 0.5))
+        add("projection rebuild vs PostgreSQL COPY rows/s", rate, pg.get("copy_rows_s"))
+        add("live projector, events/s", proj.get("live_projection", {}).get("events_per_s"), raw)
+        api = proj.get("api", {})
+        for route in ("project", "tasks"):
+            a = api.get(route, {})
+            if a:
+                path = "/projects/{id}" + ("/tasks" if route == "tasks" else "")
+                add(f"API GET {path} p50 / p99, ms ({api.get('clients')} clients)",
+                    f"{_fmt(a.get('p50_ms'))} / {_fmt(a.get('p99_ms'))}", None, "p99 <= 50",
+                    a.get("p99_ms", 1e9) <= 50)
+    else:
+        add("projection rebuild / API", proj.get("status", "not measured"))
     if t:
         rest = t.get("rss_rest_mb", {})
         peak = t.get("rss_load_peak_mb", {})

@@ -16,31 +16,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, flow, report
+from bench import baselines, flow, projection, report
 from bench.common import REPO, RUN_DIR, part_settings
 from orchestrator import stack
 from orchestrator.config import Settings
 
 RESULTS = REPO / "bench" / "results"
 SIZES = {
-    #         kafka n, pg n, codec n, P, T, low-load projects, big-spec runs, timeout
-    "full": dict(kafka=100_000, pg=100_000, codec=20_000, projects=40, reqs=5, low=6, big=3, timeout=300),
-    "quick": dict(kafka=20_000, pg=20_000, codec=5_000, projects=10, reqs=5, low=2, big=1, timeout=120),
+    # kafka n, pg n, codec n, P, T, low-load projects, big-spec runs, timeout, rebuild events
+    "full": dict(kafka=100_000, pg=100_000, codec=20_000, projects=40, reqs=5, low=6, big=3, timeout=300,
+                 rebuild=200_000),
+    "quick": dict(kafka=20_000, pg=20_000, codec=5_000, projects=10, reqs=5, low=2, big=1, timeout=120,
+                  rebuild=20_000),
 }
-
-
-def projection_status() -> dict[str, Any]:
-    """Part 6 only when the projector offers `rebuild` and the API `create_app`."""
-    try:
-        from services.projections import api, projector
-    except Exception as exc:  # not importable yet
-        return {"status": "not measured: projector not available", "reason": repr(exc)}
-    missing = [n for mod, n in ((projector, "rebuild"), (api, "create_app")) if not hasattr(mod, n)]
-    if missing:
-        return {"status": "not measured: projector not available",
-                "reason": f"services.projections lacks {', '.join(missing)}"}
-    return {"status": "not measured: projector not available",
-            "reason": "TODO: rebuild/create_app exist now; the bench part for them is not written yet"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
         part("latency", lambda: flow.run_throughput(
             part_settings(base, "latency"), tmp, 0, z["reqs"], 60, low_load=z["low"]))
         part("big_spec", lambda: flow.run_big_spec(part_settings(base, "bigspec"), tmp, 25, z["big"]))
-        part("projection", projection_status)
+        part("projection", lambda: projection.run(
+            part_settings(base, "projection"), z["rebuild"],
+            r.get("baselines", {}).get("postgres", {}).get("copy_rows_s")))
         part("scale2", lambda: flow.run_throughput(
             part_settings(base, "scale2"), tmp, z["projects"], z["reqs"], z["timeout"], instances=2))
         if args.profile:

@@ -18,6 +18,7 @@ from fastapi import FastAPI, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from psycopg_pool import ConnectionPool
 
 from orchestrator import bus, client
 from orchestrator.config import Settings
@@ -53,12 +54,15 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     """`dsn` is where reads go (the reader role's URL when there is one)."""
     read_dsn = dsn or settings.dsn
     publisher: list[bus.Publisher] = []
+    pools: list[ConnectionPool[Any]] = []
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         for p in publisher:
             p.close()
+        for pool in pools:
+            pool.close()
 
     app = FastAPI(title="Delivery orchestrator query API", version="1", lifespan=lifespan)
     registry = CollectorRegistry()
@@ -67,7 +71,14 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
                         registry=registry)
     @contextmanager
     def db() -> Iterator[psycopg.Connection[Any]]:
-        with views.connect(read_dsn, schema, autocommit=True, connect_timeout=5) as conn:
+        """A pooled connection: opening one per request costs more than most queries."""
+        if not pools:
+            options = f"-c search_path={views.check_schema(schema)}"
+            pools.append(ConnectionPool(read_dsn, min_size=1, max_size=16, timeout=10,
+                                        check=ConnectionPool.check_connection,
+                                        kwargs={"autocommit": True, "options": options,
+                                                "connect_timeout": 5}))
+        with pools[0].connection() as conn:
             yield conn
 
     @app.middleware("http")
@@ -90,8 +101,8 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     @app.get("/readyz")
     def readyz() -> JSONResponse:
         checks = {"postgres": "ok", "kafka": "ok"}
-        try:
-            with db() as conn:
+        try:  # a fresh connection: the pool would wait out its timeout on a dead database
+            with views.connect(read_dsn, schema, autocommit=True, connect_timeout=3) as conn:
                 conn.execute("SELECT 1")
         except Exception as exc:  # any failure means not ready; the reason is reported
             checks["postgres"] = str(exc)
