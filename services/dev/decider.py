@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestrator import worker
-from orchestrator.envelope import Actor, Event, Tick, follow
+from orchestrator.envelope import Event, Tick, follow
 from orchestrator.events import (
     Role,
     TaskAssigned,
@@ -12,15 +12,12 @@ from orchestrator.events import (
     TaskReworkRequested,
     TaskStarted,
 )
-from orchestrator.worker import Outcome, State, Work
+from orchestrator.worker import Outcome, State
 
-
-def initial_state(me: Actor) -> State:
-    return worker.initial_state(me)
-
-
-def evolve(state: State, event: Event) -> State:
-    return worker.evolve(state, event)
+# the lease protocol the three workers share, re-exported as this actor's own
+from orchestrator.worker import evolve as evolve
+from orchestrator.worker import initial_state as initial_state
+from orchestrator.worker import work_of as work_of
 
 
 def decide(state: State, event: Event | Tick) -> list[Event]:
@@ -52,7 +49,3 @@ def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
             return [follow(started, done, state.me, attachments=outcome.attachments)]
         case _:
             return []
-
-
-def work_of(state: State, started: Event) -> Work:
-    return worker.work_of(state, started)
