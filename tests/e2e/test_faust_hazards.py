@@ -48,6 +48,7 @@ def fleet(settings: Settings) -> Iterator[demo.Fleet]:
     isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "e2e" / settings.topic_prefix})
     bus.provision(isolated)
     f = demo.Fleet(isolated)
+    f.env["ORCH_WORKER_CONCURRENCY"] = "2"  # work outlasts a second instance's start, even on a busy CI
     demo.start_actors(f)
     yield f
     f.stop()
