@@ -7,6 +7,7 @@ consumers store an offset only after the record's effects are durable.
 from __future__ import annotations
 
 import asyncio
+import logging
 import struct
 import threading
 import time
@@ -31,6 +32,8 @@ def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
         "acks": "all",
         "linger.ms": 1,
         "message.max.bytes": settings.max_record_bytes + 64 * 1024,
+        # librdkafka's log lines go through Python logging, not straight to stderr
+        "logger": logging.getLogger("orchestrator.kafka"),
         **extra,
     }
 
