@@ -93,8 +93,14 @@ def drive(fault: str, fleet: demo.Fleet, ledger: harness.Ledger, inject: Callabl
     return figures
 
 
+def assert_clean(figures: harness.Figures) -> harness.Figures:
+    """The promise, stated where each fault is: no task lost, no effect applied twice."""
+    assert (figures.tasks_lost, figures.duplicate_effects, figures.problems) == (0, 0, [])
+    return figures
+
+
 def test_fault_free_run_sets_the_baseline(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
-    figures = drive("none (baseline)", fleet, ledger, None)
+    figures = assert_clean(drive("none (baseline)", fleet, ledger, None))
     _baseline["digest"] = figures.digest
 
 
@@ -106,7 +112,7 @@ def test_sigkill_one_service_mid_run_then_restart(service: str, fleet: demo.Flee
         time.sleep(1.0)
         fleet.start(service)
 
-    drive(f"SIGKILL {service}", fleet, ledger, inject)
+    assert_clean(drive(f"SIGKILL {service}", fleet, ledger, inject))
 
 
 def test_sigkill_two_worker_instances_at_once(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
@@ -119,7 +125,7 @@ def test_sigkill_two_worker_instances_at_once(fleet: demo.Fleet, ledger: harness
         fleet.start("dev")
         fleet.start("dev", label="dev-1")
 
-    drive("SIGKILL 2 dev instances", fleet, ledger, inject, workers={"dev": 2})
+    assert_clean(drive("SIGKILL 2 dev instances", fleet, ledger, inject, workers={"dev": 2}))
 
 
 def test_every_event_duplicated_once(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
@@ -133,7 +139,7 @@ def test_every_event_duplicated_once(fleet: demo.Fleet, ledger: harness.Ledger) 
         finally:
             publisher.close()
 
-    figures = drive("every event re-produced", fleet, ledger, inject)
+    figures = assert_clean(drive("every event re-produced", fleet, ledger, inject))
     assert figures.log_duplicates > 0  # the copies are on the log, and harmless
 
 
@@ -146,7 +152,7 @@ def test_worker_paused_past_its_lease_then_resumed(fleet: demo.Fleet, ledger: ha
         finally:
             proc.send_signal(signal.SIGCONT)
 
-    drive("SIGSTOP dev 5s past a 2s lease", fleet, ledger, inject, heartbeat="2s")
+    assert_clean(drive("SIGSTOP dev 5s past a 2s lease", fleet, ledger, inject, heartbeat="2s"))
 
 
 def test_kafka_broker_stopped_15s_then_started(fleet: demo.Fleet, ledger: harness.Ledger,
@@ -159,7 +165,7 @@ def test_kafka_broker_stopped_15s_then_started(fleet: demo.Fleet, ledger: harnes
         time.sleep(15.0)
         local_stack.start_kafka(rel_base)
 
-    drive("Kafka broker stopped 15s", fleet, ledger, inject, projects_n=10)
+    assert_clean(drive("Kafka broker stopped 15s", fleet, ledger, inject, projects_n=10))
 
 
 def test_postgres_stopped_then_started(fleet: demo.Fleet, ledger: harness.Ledger,
@@ -172,4 +178,4 @@ def test_postgres_stopped_then_started(fleet: demo.Fleet, ledger: harness.Ledger
         time.sleep(8.0)
         local_stack.start_postgres(rel_base)
 
-    drive("PostgreSQL stopped 8s", fleet, ledger, inject, projects_n=10)
+    assert_clean(drive("PostgreSQL stopped 8s", fleet, ledger, inject, projects_n=10))
