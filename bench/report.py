@@ -12,10 +12,19 @@ BOILERPLATE = ("threading.py", "typer/", "runpy", "cli.py", "services.py", "mode
                "mode/threads.py", "<module>")
 
 
+def _shown(path: Path) -> str:
+    """Paths in results are relative to the repository: they are committed."""
+    repo = Path(__file__).resolve().parents[1]
+    try:
+        return str(path.resolve().relative_to(repo))
+    except ValueError:
+        return path.name
+
+
 def profile_top(raw: Path, k: int = 15) -> dict[str, Any]:
     """Self and inclusive sample shares from py-spy's raw (collapsed) output."""
     if not raw.exists():
-        return {"error": f"no profile at {raw}"}
+        return {"error": f"no profile at {_shown(raw)} (is py-spy installed? make bench installs it)"}
     self_c: Counter[str] = Counter()
     incl: Counter[str] = Counter()
     total = 0
@@ -184,7 +193,7 @@ def chart(r: dict[str, Any], path: Path) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-    return f"chart written to {path}"
+    return f"chart written to {_shown(path)}"
 
 
 def write(r: dict[str, Any], results: Path) -> None:
