@@ -146,7 +146,7 @@ def demo(
     import json
     import time
 
-    from orchestrator import config, demo, stack
+    from orchestrator import bus, config, demo, stack
 
     if not spec.is_file():
         fail(f"no such spec: {spec}")
@@ -156,6 +156,7 @@ def demo(
         stack.up(settings)
     except stack.StackError as exc:
         fail(str(exc))
+    bus.provision(settings)  # before any service starts: Faust skips a topic it cannot see yet
     fleet = demo.Fleet(settings)
     try:
         demo.start_actors(fleet)

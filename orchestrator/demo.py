@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from orchestrator import bus, client
+from orchestrator import client
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
 
@@ -133,7 +133,6 @@ def summarize(events: list[Event]) -> dict[str, object]:
 
 def run(settings: Settings, spec: Path, timeout: float, echo: bool = True) -> tuple[str, list[Event]]:
     """Submit `spec` and follow it to its outcome; returns (terminal type, events)."""
-    bus.provision(settings)
     since = int(time.time() * 1000) - 1000
     submitted = client.submit(settings, spec)
     seen: dict[str, Event] = {}
