@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from orchestrator import bus, demo
 from orchestrator import stack as local_stack
 from orchestrator.config import Settings
 
@@ -66,3 +67,13 @@ def settings(stack: Settings) -> Settings:
 @pytest.fixture
 def kafka_admin(stack: Settings) -> AdminClient:
     return AdminClient({"bootstrap.servers": stack.bootstrap})
+
+
+@pytest.fixture
+def fleet(settings: Settings) -> Iterator[demo.Fleet]:
+    """Fresh topics and a run dir of their own; every service the test starts is stopped."""
+    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "fleets" / settings.topic_prefix})
+    bus.provision(isolated)
+    started = demo.Fleet(isolated)
+    yield started
+    started.stop()

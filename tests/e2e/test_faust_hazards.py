@@ -10,12 +10,11 @@ from __future__ import annotations
 import signal
 import time
 from collections import defaultdict
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from orchestrator import bus, client, demo
+from orchestrator import client, demo
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
 
@@ -44,14 +43,10 @@ executors:
 
 
 @pytest.fixture
-def fleet(settings: Settings) -> Iterator[demo.Fleet]:
-    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "e2e" / settings.topic_prefix})
-    bus.provision(isolated)
-    f = demo.Fleet(isolated)
-    f.env["ORCH_WORKER_CONCURRENCY"] = "2"  # work outlasts a second instance's start, even on a busy CI
-    demo.start_actors(f)
-    yield f
-    f.stop()
+def hazard_fleet(fleet: demo.Fleet) -> demo.Fleet:
+    fleet.env["ORCH_WORKER_CONCURRENCY"] = "2"  # work outlasts a second instance's start, even on a busy CI
+    demo.start_actors(fleet)
+    return fleet
 
 
 def submit_all(settings: Settings, tmp_path: Path) -> tuple[int, set[str]]:
@@ -92,7 +87,8 @@ def assert_each_effect_once(events: list[Event]) -> None:
     assert doubled == {}
 
 
-def test_a_worker_killed_with_records_in_flight_loses_none(fleet: demo.Fleet, tmp_path: Path) -> None:
+def test_a_worker_killed_with_records_in_flight_loses_none(hazard_fleet: demo.Fleet, tmp_path: Path) -> None:
+    fleet = hazard_fleet
     settings = fleet.settings
     since, requests = submit_all(settings, tmp_path)
     for _ in client.follow(settings, since, 60, lambda e: e.type == "task.started"):
@@ -106,8 +102,9 @@ def test_a_worker_killed_with_records_in_flight_loses_none(fleet: demo.Fleet, tm
 
 
 def test_a_second_instance_joining_then_leaving_applies_no_effect_twice(
-    fleet: demo.Fleet, tmp_path: Path
+    hazard_fleet: demo.Fleet, tmp_path: Path
 ) -> None:
+    fleet = hazard_fleet
     settings = fleet.settings
     since, requests = submit_all(settings, tmp_path)
     for _ in client.follow(settings, since, 60, lambda e: e.type == "task.started"):

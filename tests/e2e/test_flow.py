@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import bus, client, demo
+from orchestrator import client, demo
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
 
@@ -33,15 +33,6 @@ executors:
   qa: {kind: simulated, duration: 0s}
   devops: {kind: simulated, duration: 0s}
 """
-
-
-@pytest.fixture
-def fleet(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "e2e" / settings.topic_prefix})
-    bus.provision(isolated)
-    f = demo.Fleet(isolated)
-    yield f
-    f.stop()
 
 
 def _until(settings: Settings, request_id: str, since: int, done, timeout: float) -> list[Event]:  # type: ignore[no-untyped-def]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from orchestrator import bus, client, demo
-from orchestrator.config import Settings
+from orchestrator import client, demo
 from orchestrator.envelope import Event
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -29,15 +27,6 @@ policy:
 executors:
   dev: {kind: manual, wait: 1m}
 """
-
-
-@pytest.fixture
-def fleet(settings: Settings) -> Iterator[demo.Fleet]:
-    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "e2e" / settings.topic_prefix})
-    bus.provision(isolated)
-    f = demo.Fleet(isolated)
-    yield f
-    f.stop()
 
 
 def test_nobody_acting_on_a_manual_task_misses_the_deadline_not_the_lease(fleet: demo.Fleet,

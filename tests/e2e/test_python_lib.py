@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from orchestrator import artifacts, bus, demo
-from orchestrator.config import Settings
+from orchestrator import artifacts, demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "examples" / "specs" / "python-lib.yaml"
-
-
-@pytest.fixture
-def fleet(settings: Settings) -> Iterator[demo.Fleet]:
-    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "e2e" / settings.topic_prefix})
-    bus.provision(isolated)
-    f = demo.Fleet(isolated)
-    yield f
-    f.stop()
 
 
 def test_python_lib_is_written_tested_reworked_and_shipped(fleet: demo.Fleet) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,6 @@ from orchestrator.events import Module, Policy, ProjectCreated, Requirement, Rol
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def fleet(settings: Settings) -> Iterator[demo.Fleet]:
-    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "it" / settings.topic_prefix})
-    bus.provision(isolated)
-    f = demo.Fleet(isolated)
-    yield f
-    f.stop()
 
 
 def project_created(project_id: str) -> Event:
