@@ -164,7 +164,7 @@ class Shell:
                 log.exception("decider failed on %s %s", event.type, event.event_id)
                 await self.dead_letter(topic, partition, offset, value, headers, exc, key)
                 return
-            self.publisher.emit(outputs, self._undeliverable)
+            self._emit(outputs)
         if topic == self.settings.events_topic:
             self.partition_of[event.project_id] = partition
         self._start_claims(outputs)
@@ -188,13 +188,18 @@ class Shell:
         self.publisher.send_raw(self.settings.dlq_topic, key, value, hdrs, self._undeliverable)
         await self.publisher.drain()
 
+    def _emit(self, events: list[Event]) -> None:
+        """Produce, counted once here: replayed decisions the log already has never get here."""
+        for event in events:
+            self.produced.labels(event.type).inc()
+        self.publisher.emit(events, self._undeliverable)
+
     def _undeliverable(self, error: Any) -> None:
         """librdkafka gave up on a record: stop now; the restart's replay re-produces it."""
         log.critical("delivery failed for good (%s); exiting so a restart replays the log", error)
         os._exit(70)
 
     def _prepare(self, event: Event) -> Event:
-        self.produced.labels(event.type).inc()
         event = replace(event, occurred_at=now_ms())
         if not event.attachments:
             return event
@@ -207,7 +212,7 @@ class Shell:
             return  # time judged on a stale view would raise false alerts
         async with self.lock:
             outputs = self.runtime.tick(now_ms())
-            self.publisher.emit(outputs, self._undeliverable)
+            self._emit(outputs)
             await self.publisher.drain()
 
     async def _sees_the_log(self) -> bool:
@@ -245,7 +250,7 @@ class Shell:
         async with self.lock:
             loop = asyncio.get_running_loop()
             pending = await loop.run_in_executor(None, self._replay, fresh)
-            self.publisher.emit(pending, self._undeliverable)
+            self._emit(pending)
             await self.publisher.drain()
         if self.defn.worker:
             for project_id, p in list(self.partition_of.items()):
@@ -330,7 +335,7 @@ class Shell:
                 state = self.runtime.state(started.project_id)
                 outputs = self.runtime.apply(started.project_id,
                                              decider.finish(state, started, outcome))
-                self.publisher.emit(outputs, self._undeliverable)
+                self._emit(outputs)
         finally:
             self.running.pop(started.event_id, None)
             self.idle.set()
@@ -343,7 +348,7 @@ class Shell:
             seq += 1
             async with self.lock:
                 beat = worker.heartbeat(started, seq, self.me)
-                self.publisher.emit(self.runtime.apply(started.project_id, [beat]), self._undeliverable)
+                self._emit(self.runtime.apply(started.project_id, [beat]))
 
 
 def _raw_submission(topic: str, partition: int, offset: int, value: bytes, me: Actor) -> Event:
