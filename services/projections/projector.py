@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from prometheus_client import CollectorRegistry
 from psycopg.types.json import Jsonb
 
-from orchestrator import bus, codec, config
+from orchestrator import bus, codec, config, health
 from orchestrator.config import Settings
 from services.projections import views
 from services.projections.projection import Position, event_row, project
@@ -109,10 +110,11 @@ def high_watermarks(settings: Settings) -> dict[int, int]:
 
 
 def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
-        targets: dict[int, int] | None = None, stop: threading.Event | None = None) -> int:
+        targets: dict[int, int] | None = None, stop: threading.Event | None = None,
+        ready: threading.Event | None = None) -> int:
     """Project the log into `schema` until `stop` is set, or until every partition has reached
     its offset in `targets` (records at or past a target are not applied). Returns the number of
-    records read."""
+    records read. `ready` is set once the database answers and every partition is assigned."""
     dsn = dsn or settings.dsn
     views.migrate(dsn, schema)
     topic = settings.events_topic
@@ -126,6 +128,8 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
             parts = _partitions(consumer, topic)
             expected = {p: stored.get(p, 0) for p in parts}
             consumer.assign([TopicPartition(topic, p, stored.get(p, OFFSET_BEGINNING)) for p in parts])
+            if ready is not None:
+                ready.set()
             eof: dict[int, int] = {}
             while not stop.is_set():
                 if targets is not None and all(
@@ -166,11 +170,16 @@ def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    ready = threading.Event()
+    if settings.health_port:
+        health.serve(settings.health_port, CollectorRegistry(),
+                     lambda: (ready.is_set(), "projecting" if ready.is_set() else "connecting"))
     log.info("projecting %s into schema %s", settings.events_topic, schema)
     while not stop.is_set():
         try:
-            run(settings, schema, stop=stop)
+            run(settings, schema, stop=stop, ready=ready)
         except psycopg.OperationalError as exc:  # the database went away: resume from its positions
+            ready.clear()
             log.warning("database unavailable (%s); retrying in %.0fs", exc, RETRY)
             stop.wait(RETRY)
 

@@ -78,14 +78,15 @@ def test_the_cto_plans_each_project_once_and_dead_letters_poison_without_stoppin
     assert fleet.dead() == []
 
 
-def test_a_service_answers_health_readiness_and_metrics(fleet: demo.Fleet) -> None:
+@pytest.mark.parametrize("service", ["pm", "projector"])
+def test_a_service_answers_health_readiness_and_metrics(service: str, fleet: demo.Fleet) -> None:
     import httpx
 
     from orchestrator.stack.proc import free_port
 
     port = free_port()
     fleet.env["ORCH_HEALTH_PORT"] = str(port)
-    fleet.start("pm")
+    fleet.start(service)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     ready = None
@@ -99,5 +100,8 @@ def test_a_service_answers_health_readiness_and_metrics(fleet: demo.Fleet) -> No
         time.sleep(0.3)
     assert ready is not None and ready.status_code == 200
     assert httpx.get(f"{base}/healthz", timeout=2).json() == {"status": "ok"}
-    metrics = httpx.get(f"{base}/metrics", timeout=2).text
-    assert "orchestrator_events_consumed" in metrics
+    metrics = httpx.get(f"{base}/metrics", timeout=2)
+    assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+    if service == "pm":
+        assert "orchestrator_events_consumed" in metrics.text
+    assert fleet.dead() == []
