@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench import targets
+
 BOILERPLATE = ("threading.py", "typer/", "runpy", "cli.py", "services.py", "mode/worker.py",
                "run_forever", "run_until_complete", "_run_once", "Handle._run", "shell.py:317",
                "mode/threads.py", "<module>")
@@ -198,6 +200,7 @@ def chart(r: dict[str, Any], path: Path) -> str:
 
 def write(r: dict[str, Any], results: Path) -> None:
     results.mkdir(parents=True, exist_ok=True)
+    r["targets"] = targets.all_targets(r)
     r["chart"] = chart(r, results / "latest.png")
     (results / "latest.json").write_text(json.dumps(r, indent=2, sort_keys=True, default=str) + "\n")
     (results / "latest.md").write_text(markdown(r))
