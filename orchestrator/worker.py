@@ -4,7 +4,8 @@ A claim is `task.started` for one (attempt, round) of a task. Claims only move f
 a trigger for an older attempt, for an (attempt, round) already claimed or finished, or
 for a cancelled task claims nothing, so a late or replayed trigger never runs twice and
 a zombie's completion of a superseded claim is never applied. Each role's decider keeps
-this module's `State` and adds its trigger rules and its `finish`.
+this module's `State`, names the trigger and result types of its role, and adds its
+trigger rules and its `finish`. A project's tasks are dropped when their module ends.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from orchestrator.events import (
     DevopsFailed,
     DevopsRequested,
     Executor,
+    ModuleBlocked,
+    ModuleCompleted,
     QaFailed,
     QaPassed,
     QaRequested,
@@ -103,44 +106,64 @@ class Task:
 class State:
     me: Actor
     tasks: dict[str, Task] = field(default_factory=dict)
+    ended: frozenset[str] = frozenset()  # areas whose module completed or was blocked
 
 
 def initial_state(me: Actor) -> State:
     return State(me)
 
 
-def evolve(state: State, event: Event) -> State:
-    match event.payload:
-        case TaskAssigned() as p if p.role == state.me.role and in_area(state, p.area):
+Trigger = TaskReworkRequested | QaRequested | DevopsRequested
+Result = TaskCompleted | TaskFailed | QaPassed | QaFailed | DevopsFailed | SmokePassed | SmokeFailed
+
+
+def interests(trigger: type[Trigger], results: tuple[type[Result], ...]) -> frozenset[type]:
+    """What a worker of a role folds: its assignments, triggers, claims and results."""
+    return frozenset({TaskAssigned, trigger, TaskStarted, TaskCancelled, *results,
+                      ModuleCompleted, ModuleBlocked})
+
+
+def evolve(state: State, event: Event, trigger: type[Trigger], results: tuple[type[Result], ...]) -> State:
+    """The fold every worker shares; `trigger` and `results` are its role's event types."""
+    if not mine(state, event):
+        return state
+    p = event.payload
+    match p:
+        case TaskAssigned():
             task = state.tasks.get(p.task_id)
+            if task is None and p.area in state.ended:
+                return state
             if task is None:
                 return _put(state, Task(p, triggers={event.event_id: event}))
             if p.attempt > task.spec.attempt and not isinstance(task.phase, Cancelled):
                 return _put(state, replace(task, spec=p, triggers=_add(task, event)))
             return state
-        case TaskReworkRequested() | QaRequested() | DevopsRequested() as p:
-            task = state.tasks.get(p.task_id)
-            if task is None:
-                return state
-            task = replace(task, max_round=max(task.max_round, p.round))
-            if claimable(task, p.attempt, p.round):
-                task = replace(task, triggers=_add(task, event))
-            return _put(state, task)
-        case TaskStarted() as p if p.task_id in state.tasks:
+        case ModuleCompleted() | ModuleBlocked():
+            tasks = {tid: t for tid, t in state.tasks.items() if t.spec.area != p.area}
+            return replace(state, tasks=tasks, ended=state.ended | {p.area})
+        case TaskStarted() if p.task_id in state.tasks:
             task = state.tasks[p.task_id]
             task = replace(task, max_round=max(task.max_round, p.round))
             if not claimable(task, p.attempt, p.round):
                 return _put(state, task)
-            trigger = task.triggers.get(event.causation_id or "")
+            trigger_event = task.triggers.get(event.causation_id or "")
             rest = {i: t for i, t in task.triggers.items() if i != event.causation_id}
-            claimed = Claimed(event, trigger)
+            claimed = Claimed(event, trigger_event)
             return _put(state, replace(task, phase=claimed, last=(p.attempt, p.round), triggers=rest))
-        case TaskCancelled() as p if p.task_id in state.tasks:
+        case TaskCancelled() if p.task_id in state.tasks:
             return _put(state, replace(state.tasks[p.task_id], phase=Cancelled(), triggers={}))
+        case TaskReworkRequested() | QaRequested() | DevopsRequested() if (
+            isinstance(p, trigger) and p.task_id in state.tasks
+        ):
+            task = state.tasks[p.task_id]
+            task = replace(task, max_round=max(task.max_round, p.round))
+            if claimable(task, p.attempt, p.round):
+                task = replace(task, triggers=_add(task, event))
+            return _put(state, task)
         case (
             TaskCompleted() | TaskFailed() | QaPassed() | QaFailed() | DevopsFailed()
             | SmokePassed() | SmokeFailed()
-        ) as p if p.task_id in state.tasks:
+        ) if isinstance(p, results) and p.task_id in state.tasks:
             task = state.tasks[p.task_id]
             match task.phase:
                 case Claimed(started=started) if _key(started) == (p.attempt, p.round):
@@ -151,16 +174,54 @@ def evolve(state: State, event: Event) -> State:
             return state
 
 
+def mine(state: State, event: Event) -> bool:
+    """Not another area's or another role's task (the shell skips those by header too)."""
+    p = event.payload
+    return in_area(state, getattr(p, "area", None)) and getattr(p, "role", state.me.role) == state.me.role
+
+
+def is_terminal(state: State) -> bool:
+    """Every module this worker served has ended: nothing is left to claim."""
+    return bool(state.ended) and not state.tasks
+
+
 def claim(
     state: State, trigger: Event, task_id: str, attempt: int, round: int, lease_ms: int
 ) -> list[Event]:
-    """`task.started` for (attempt, round) of `task_id`, or nothing if it is not claimable."""
+    """`task.started` for (attempt, round) of `task_id`, or nothing if it is not claimable now.
+
+    A later round of an attempt whose claim still runs waits for it (`next_claim`): a
+    partial deployment is carried out before the total one, never dropped mid-way.
+    """
     task = state.tasks.get(task_id)
-    if task is not None and not claimable(task, attempt, round):
+    if task is not None and (not claimable(task, attempt, round) or busy(task, attempt)):
         return []
     area = task.spec.area if task is not None else getattr(trigger.payload, "area", "")
     started = TaskStarted(task_id, area, state.me.role, attempt, round, lease_ms)
     return [follow(trigger, started, state.me, task_id, attempt, round)]
+
+
+def busy(task: Task, attempt: int) -> bool:
+    return isinstance(task.phase, Claimed) and _key(task.phase.started)[0] == attempt
+
+
+def next_claim(state: State, started: Event, trigger: type[Trigger]) -> list[Event]:
+    """After the result of `started`: the claim of the newest trigger that waited for it."""
+    task = state.tasks.get(_task_id(started))
+    attempt, round = _key(started)
+    if task is None:
+        return []
+    waiting = [t for t in task.triggers.values() if isinstance(t.payload, trigger)
+               and t.payload.attempt == attempt and t.payload.round > round
+               and claimable(task, t.payload.attempt, t.payload.round)]
+    if not waiting:
+        return []
+    newest = max(waiting, key=lambda t: getattr(t.payload, "round", 0))
+    p = newest.payload
+    assert isinstance(p, TaskReworkRequested | QaRequested | DevopsRequested)
+    spec = task.spec
+    claim = TaskStarted(spec.task_id, spec.area, state.me.role, p.attempt, p.round, spec.lease_ms)
+    return [follow(newest, claim, state.me, spec.task_id, p.attempt, p.round)]
 
 
 def claimable(task: Task, attempt: int, round: int) -> bool:
@@ -175,6 +236,13 @@ def heartbeat(started: Event, seq: int, me: Actor) -> Event:
     assert isinstance(p, TaskStarted), "heartbeat of a task.started only"
     beat = TaskHeartbeat(p.task_id, p.area, p.role, p.attempt, p.round, seq)
     return follow(started, beat, me, seq)
+
+
+def lease_of(started: Event) -> int:
+    """How long a claim may go without a heartbeat before the Monitor calls it silent."""
+    p = started.payload
+    assert isinstance(p, TaskStarted), "the lease of a task.started only"
+    return p.lease_ms
 
 
 def unfinished(state: State) -> list[Event]:
@@ -229,8 +297,8 @@ def work_of(state: State, started: Event) -> Work:
     )
 
 
-def in_area(state: State, area: str) -> bool:
-    return state.me.area is None or state.me.area == area
+def in_area(state: State, area: str | None) -> bool:
+    return state.me.area is None or area is None or state.me.area == area
 
 
 def next_round(state: State, task_id: str) -> int:

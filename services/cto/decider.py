@@ -39,6 +39,7 @@ class Delivering:
     escalations: dict[str, int] = field(default_factory=dict)  # area -> escalations seen
     answered: frozenset[str] = frozenset()  # ids of escalations already decided
     blocked: bool = False
+    stopped: frozenset[str] = frozenset()  # modules blocked
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,25 @@ class Completed:
 State = Unplanned | Delivering | Completed
 
 
+interests = frozenset({
+    ProjectCreated, ModuleCompleted, ModuleBlocked, PmEscalated, CtoDecided, ProjectBlocked,
+    ProjectCompleted,
+})
+
+
 def initial_state(me: Actor) -> State:
     return Unplanned(me)
+
+
+def is_terminal(state: State) -> bool:
+    """Completed, or blocked with every module ended (no escalation can still come)."""
+    match state:
+        case Completed():
+            return True
+        case Delivering(blocked=True) as d:
+            return set(d.modules) <= d.completed | d.stopped
+        case _:
+            return False
 
 
 def evolve(state: State, event: Event) -> State:
@@ -60,6 +78,8 @@ def evolve(state: State, event: Event) -> State:
             return Delivering(state.me, tuple(m.area for m in modules))
         case Delivering(), ModuleCompleted(area=area):
             return dataclasses.replace(state, completed=state.completed | {area})
+        case Delivering(), ModuleBlocked(area=area):
+            return dataclasses.replace(state, stopped=state.stopped | {area})
         case Delivering(), PmEscalated(area=area):
             count = state.escalations.get(area, 0) + 1
             return dataclasses.replace(state, escalations={**state.escalations, area: count})

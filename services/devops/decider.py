@@ -16,12 +16,23 @@ from orchestrator.events import (
 from orchestrator.worker import Outcome, State
 
 # the lease protocol the three workers share, re-exported as this actor's own
-from orchestrator.worker import evolve as evolve
 from orchestrator.worker import initial_state as initial_state
+from orchestrator.worker import is_terminal as is_terminal
+from orchestrator.worker import unfinished as resume  # noqa: F401 (the Worker protocol's resume)
 from orchestrator.worker import work_of as work_of
+
+TRIGGER = DevopsRequested
+RESULTS = (DevopsFailed, SmokePassed, SmokeFailed)
+interests = worker.interests(TRIGGER, RESULTS)
+
+
+def evolve(state: State, event: Event) -> State:
+    return worker.evolve(state, event, TRIGGER, RESULTS)
 
 
 def decide(state: State, event: Event | Tick) -> list[Event]:
+    if isinstance(event, Event) and not worker.mine(state, event):
+        return []
     match event:
         case Event(payload=DevopsRequested() as p) if p.task_id in state.tasks:
             lease = state.tasks[p.task_id].spec.lease_ms
@@ -44,7 +55,8 @@ def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
             logs = outcome.attachments
             if not outcome.ok:
                 failed = DevopsFailed(*key, reason=outcome.summary)
-                return [follow(started, failed, state.me, attachments=logs)]
+                return [follow(started, failed, state.me, attachments=logs),
+                        *worker.next_claim(state, started, TRIGGER)]
             deployed = DevopsDeployed(*key, environment=f"{p.area}-{scope}")
             smoke: SmokePassed | SmokeFailed = (
                 SmokePassed(*key)
@@ -54,6 +66,7 @@ def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
             return [
                 follow(started, deployed, state.me, attachments=logs),
                 follow(started, smoke, state.me),
+                *worker.next_claim(state, started, TRIGGER),
             ]
         case _:
             return []

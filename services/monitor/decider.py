@@ -15,6 +15,8 @@ from orchestrator.events import (
     BacklogCreated,
     DevopsFailed,
     DevopsRequested,
+    ModuleBlocked,
+    ModuleCompleted,
     ModulePlanned,
     MonitorAlert,
     Policy,
@@ -88,10 +90,30 @@ class State:
     me: Actor
     areas: dict[str, Area] = field(default_factory=dict)
     tasks: dict[str, Track] = field(default_factory=dict)
+    ended: frozenset[str] = frozenset()  # areas whose module completed or was blocked
+
+
+interests = frozenset({
+    ModulePlanned, BacklogCreated, TaskAssigned, TaskStarted, TaskHeartbeat, QaRequested,
+    DevopsRequested, TaskReworkRequested, TaskCompleted, TaskFailed, QaPassed, QaFailed,
+    DevopsFailed, SmokePassed, SmokeFailed, TaskVerified, TaskCancelled, MonitorAlert,
+    ModuleCompleted, ModuleBlocked,
+})
 
 
 def initial_state(me: Actor) -> State:
     return State(me)
+
+
+def is_terminal(state: State) -> bool:
+    """Every module this Monitor follows has ended."""
+    return bool(state.areas) and set(state.areas) <= state.ended
+
+
+def due(state: State) -> int | None:
+    """The earliest lease or deadline not yet alerted: when a tick may raise an alert."""
+    found = [at for track in state.tasks.values() for at in _due_times(track)]
+    return min(found, default=None)
 
 
 def decide(state: State, event: Event | Tick) -> list[Event]:
@@ -141,6 +163,9 @@ def evolve(state: State, event: Event) -> State:
         return state
     t = event.occurred_at
     match event.payload:
+        case ModuleCompleted() | ModuleBlocked() as p:
+            tasks = {tid: track for tid, track in state.tasks.items() if track.spec.area != p.area}
+            return replace(state, tasks=tasks, ended=state.ended | {p.area})
         case ModulePlanned() as p:
             reqs = tuple(r.id for r in p.requirements)
             return _set_area(state, p.area, Area(p.policy.max_attempts, reqs))
@@ -248,6 +273,21 @@ def _timers(state: State, track: Track, now: int) -> list[Event]:
             return []
 
 
+def _due_times(track: Track) -> list[int]:
+    """The times `_timers` would alert this track at, unless already alerted."""
+    match track.phase:
+        case Running(since=since, beat=beat):
+            key = (track.spec.attempt, track.round)
+            out = []
+            if beat is not None and (AlertKind.SILENT_WORKER.value, *key) not in track.alerted:
+                out.append(beat + track.spec.lease_ms)
+            if (AlertKind.DEADLINE_MISSED.value, *key) not in track.alerted:
+                out.append(since + track.spec.deadline_ms)
+            return out
+        case _:
+            return []
+
+
 def _alert(state: State, cause: Event, track: Track, kind: AlertKind, text: str) -> list[Event]:
     attempt, round = track.spec.attempt, track.round
     if (kind.value, attempt, round) in track.alerted:
@@ -278,8 +318,10 @@ def _devops_request(
 
 
 def _mine(state: State, event: Event) -> bool:
+    """An event of an area this Monitor follows, whose module has not ended."""
     area = getattr(event.payload, "area", None)
-    return area is not None and (state.me.area is None or state.me.area == area)
+    return (area is not None and (state.me.area is None or state.me.area == area)
+            and area not in state.ended)
 
 
 def _reassigned(state: State, p: TaskAssigned) -> bool:

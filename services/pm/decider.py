@@ -69,8 +69,19 @@ class State:
     modules: dict[str, ModuleState] = field(default_factory=dict)
 
 
+interests = frozenset({
+    ModulePlanned, TaskAssigned, PmEscalated, TaskVerified, TaskCancelled, ModuleCompleted,
+    ModuleBlocked, MonitorAlert, CtoDecided,
+})
+
+
 def initial_state(me: Actor) -> State:
     return State(me)
+
+
+def is_terminal(state: State) -> bool:
+    """Every module this PM runs is done or blocked."""
+    return bool(state.modules) and not any(isinstance(m, Running) for m in state.modules.values())
 
 
 def task_id(project_id: str, area: str, role: Role, requirement: str | None = None) -> str:

@@ -8,12 +8,23 @@ from orchestrator.events import QaFailed, QaPassed, QaRequested, TaskFailed, Tas
 from orchestrator.worker import Outcome, State
 
 # the lease protocol the three workers share, re-exported as this actor's own
-from orchestrator.worker import evolve as evolve
 from orchestrator.worker import initial_state as initial_state
+from orchestrator.worker import is_terminal as is_terminal
+from orchestrator.worker import unfinished as resume  # noqa: F401 (the Worker protocol's resume)
 from orchestrator.worker import work_of as work_of
+
+TRIGGER = QaRequested
+RESULTS = (QaPassed, QaFailed, TaskFailed)
+interests = worker.interests(TRIGGER, RESULTS)
+
+
+def evolve(state: State, event: Event) -> State:
+    return worker.evolve(state, event, TRIGGER, RESULTS)
 
 
 def decide(state: State, event: Event | Tick) -> list[Event]:
+    if isinstance(event, Event) and not worker.mine(state, event):
+        return []
     match event:
         case Event(payload=QaRequested() as p) if p.task_id in state.tasks:
             lease = state.tasks[p.task_id].spec.lease_ms
@@ -36,7 +47,8 @@ def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
                 result = QaFailed(p.task_id, p.area, dev, p.attempt, p.round, outcome.failures)
             else:
                 result = TaskFailed(p.task_id, p.area, p.role, p.attempt, p.round, outcome.summary)
-            return [follow(started, result, state.me, attachments=outcome.attachments)]
+            return [follow(started, result, state.me, attachments=outcome.attachments),
+                    *worker.next_claim(state, started, TRIGGER)]
         case _:
             return []
 

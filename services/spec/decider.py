@@ -1,33 +1,40 @@
-"""SPEC: validates submitted specs into `project.created` or `spec.rejected` (docs/flow.md)."""
+"""SPEC: validates submitted specs into `project.created` or `spec.rejected` (docs/flow.md).
+
+Its part ends with the answer; the CTO's `project.completed` / `project.blocked` close the
+request on the log, where the read side shows them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from orchestrator.envelope import Actor, Attachment, Event, Tick, follow
-from orchestrator.events import (
-    ProjectBlocked,
-    ProjectCompleted,
-    ProjectCreated,
-    SpecRejected,
-    SpecSubmitted,
-)
+from orchestrator.events import ProjectCreated, SpecRejected, SpecSubmitted
 from services.spec import specdoc
 
 
 @dataclass(frozen=True)
 class State:
+    """One submission (the shell keys SPEC's state by request id)."""
+
     me: Actor
     max_spec_bytes: int = specdoc.MAX_BYTES
-    handled: frozenset[str] = frozenset()  # request ids already answered
-    outcomes: dict[str, str] = field(default_factory=dict)  # project id -> completed|blocked
+    answered: bool = False
+
+
+interests = frozenset({SpecSubmitted, ProjectCreated, SpecRejected})
 
 
 def initial_state(me: Actor, max_spec_bytes: int = specdoc.MAX_BYTES) -> State:
     return State(me=me, max_spec_bytes=max_spec_bytes)
+
+
+def is_terminal(state: State) -> bool:
+    """A submission is answered once: `project.created` or `spec.rejected`."""
+    return state.answered
 
 
 def project_id(name: str, request_id: str) -> str:
@@ -38,11 +45,7 @@ def project_id(name: str, request_id: str) -> str:
 def evolve(state: State, event: Event) -> State:
     match event.payload:
         case ProjectCreated() | SpecRejected():
-            return dataclasses.replace(state, handled=state.handled | {event.request_id})
-        case ProjectCompleted():
-            return _outcome(state, event.project_id, "completed")
-        case ProjectBlocked():
-            return _outcome(state, event.project_id, "blocked")
+            return dataclasses.replace(state, answered=True)
         case _:
             return state
 
@@ -50,7 +53,7 @@ def evolve(state: State, event: Event) -> State:
 def decide(state: State, event: Event | Tick) -> list[Event]:
     match event:
         case Event(payload=SpecSubmitted(document=document)):
-            if event.request_id in state.handled:
+            if state.answered:
                 return []
             return [_answer(state, event, document)]
         case _:
@@ -69,7 +72,3 @@ def _answer(state: State, cause: Event, document: bytes) -> Event:
     )
     out = follow(cause, parsed, state.me, attachments=(spec,))
     return dataclasses.replace(out, project_id=project_id(parsed.name, cause.request_id))
-
-
-def _outcome(state: State, project: str, outcome: str) -> State:
-    return dataclasses.replace(state, outcomes={**state.outcomes, project: outcome})

@@ -68,6 +68,10 @@ def assigned(role: Role, attempt: int = 1, area: str = AREA) -> Event:
     return ev(payload)
 
 
+def completed(role: Role, attempt: int = 1, round: int = 0) -> Event:
+    return ev(TaskCompleted(tid(role), AREA, role, attempt, round, "done"))
+
+
 def rework(attempt: int = 1, round: int = 1) -> Event:
     return ev(TaskReworkRequested(tid(Role.DEV), AREA, attempt, round, "QA failed: FR-1"))
 
@@ -128,7 +132,7 @@ def test_a_dev_of_every_area_claims_any_area() -> None:
 
 
 def test_dev_claims_a_rework_with_its_round() -> None:
-    history = [assigned(Role.DEV)]
+    history = [assigned(Role.DEV), completed(Role.DEV)]
     assert then(dev, history, rework()) == [TaskStarted(tid(Role.DEV), AREA, Role.DEV, 1, 1, LEASE)]
 
 
@@ -166,9 +170,20 @@ def test_qa_claims_a_qa_request_of_a_task_assigned_to_it() -> None:
 
 def test_devops_claims_the_partial_then_the_total_deploy() -> None:
     history = [assigned(Role.DEVOPS), devops_requested(Scope.PARTIAL)]
-    assert then(devops, history, devops_requested(Scope.TOTAL, round=1)) == [
+    finished = [*history, ev(SmokePassed(tid(Role.DEVOPS, None), AREA, Scope.PARTIAL, 1, 0))]
+    assert then(devops, finished, devops_requested(Scope.TOTAL, round=1)) == [
         TaskStarted(tid(Role.DEVOPS, None), AREA, Role.DEVOPS, 1, 1, LEASE)
     ]
+
+
+def test_a_later_round_waits_for_the_running_claim_and_is_claimed_with_its_result() -> None:
+    total = devops_requested(Scope.TOTAL, round=1)
+    history = [assigned(Role.DEVOPS), devops_requested(Scope.PARTIAL)]
+    assert then(devops, history, total) == []  # the partial deploy still runs
+    state, started = claim_of(devops, Role.DEVOPS, *history, total)
+    out = devops.finish(state, started, Outcome(True, "deployed", smoke_ok=True))
+    assert [type(o.payload) for o in out] == [DevopsDeployed, SmokePassed, TaskStarted]
+    assert (out[-1].payload.round, out[-1].causation_id) == (1, total.event_id)  # type: ignore[union-attr]
 
 
 def test_workers_ignore_time_and_foreign_events() -> None:
