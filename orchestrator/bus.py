@@ -23,11 +23,17 @@ from orchestrator.config import Settings
 from orchestrator.envelope import Event
 
 INFINITE = "-1"
+CHANGELOG_RECORD_BYTES = 16 * 1024 * 1024  # one project's state; far above any real one
+
+
+def client_config(settings: Settings, **extra: Any) -> dict[str, Any]:
+    """What every Kafka client of ours starts from: producers, consumers and admin clients."""
+    return {"bootstrap.servers": settings.bootstrap, **extra}
 
 
 def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
     return {
-        "bootstrap.servers": settings.bootstrap,
+        **client_config(settings),
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 1,
@@ -40,7 +46,7 @@ def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:
 
 def consumer_config(settings: Settings, group: str, **extra: Any) -> dict[str, Any]:
     return {
-        "bootstrap.servers": settings.bootstrap,
+        **client_config(settings),
         "group.id": group,
         "enable.auto.offset.store": False,
         "auto.offset.reset": "earliest",
@@ -61,19 +67,54 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
     ]
 
 
-def provision(settings: Settings, timeout: float = 30.0) -> list[str]:
-    """Create the log, ingestion and dead-letter topics; existing ones are left alone."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap})
+def changelog_spec(settings: Settings, name: str, partitions: int) -> NewTopic:
+    """A state changelog: compacted, partition-aligned with the topic its service reads.
+
+    Small segments that roll every few minutes, so the cleaner compacts all but a short
+    tail and a restore reads about one record per live project, not the history.
+    """
+    return NewTopic(name, partitions, settings.replication_factor, config={
+        "cleanup.policy": "compact", "segment.bytes": str(16 * 1024 * 1024),
+        "segment.ms": str(5 * 60_000), "min.cleanable.dirty.ratio": "0.1",
+        "min.insync.replicas": str(settings.min_insync_replicas),
+        "max.message.bytes": str(CHANGELOG_RECORD_BYTES), "compression.type": "producer",
+    })
+
+
+def changelog_topics(settings: Settings) -> list[NewTopic]:
+    """One changelog per actor service and area (SPEC's follows the ingestion topic)."""
+    from orchestrator import actors
+
+    return [changelog_spec(settings, settings.changelog_topic(name, area), settings.partitions)
+            for name, area in actors.groups()]
+
+
+def provision(settings: Settings, timeout: float = 30.0, changelogs: bool = False) -> list[str]:
+    """Create the log, ingestion and dead-letter topics, and with `changelogs` every service's
+    changelog (a service creates its own at start otherwise); existing ones are left alone."""
+    specs = [*topic_specs(settings), *(changelog_topics(settings) if changelogs else [])]
+    return create_topics(settings, specs, timeout)
+
+
+def create_topics(settings: Settings, specs: list[NewTopic], timeout: float = 30.0) -> list[str]:
+    admin = AdminClient(client_config(settings))
     created = []
-    for name, future in admin.create_topics(topic_specs(settings), request_timeout=timeout).items():
+    for name, future in admin.create_topics(specs, request_timeout=timeout).items():
         try:
             future.result(timeout)
             created.append(name)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
-    wait_for_leaders(admin, [t.topic for t in topic_specs(settings)], timeout)
+    wait_for_leaders(admin, [t.topic for t in specs], timeout)
     return created
+
+
+def partitions(settings: Settings, topics: list[str], timeout: float = 30.0) -> dict[str, int]:
+    """Partition counts of the `topics` that exist."""
+    meta = AdminClient(client_config(settings)).list_topics(timeout=timeout)
+    return {t: len(meta.topics[t].partitions) for t in topics
+            if t in meta.topics and meta.topics[t].error is None}
 
 
 def wait_for_leaders(admin: AdminClient, topics: list[str], timeout: float) -> None:

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import typer
 
+from orchestrator import actors
 from orchestrator.stack.cli import stack_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Event-driven delivery orchestrator.")
 
-SERVICES = ("spec", "cto", "pm", "monitor", "dev", "qa", "devops", "projector", "api")
-AREAS = ("backend", "web", "mobile", "all")
+SERVICES = actors.SERVICES
+AREAS = (*actors.AREAS, actors.ALL)
 
 app.add_typer(stack_app, name="stack")
 
@@ -59,10 +60,10 @@ def fail(message: str) -> None:
 
 @topics_app.command("create")
 def topics_create() -> None:
-    """Create the event log, ingestion and dead-letter topics (idempotent)."""
+    """Create the event log, ingestion, dead-letter and changelog topics (idempotent)."""
     from orchestrator import bus, config
 
-    created = bus.provision(config.load())
+    created = bus.provision(config.load(), changelogs=True)
     typer.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
 
 
@@ -156,7 +157,7 @@ def demo(
         stack.up(settings)
     except stack.StackError as exc:
         fail(str(exc))
-    bus.provision(settings)  # before any service starts: Faust skips a topic it cannot see yet
+    bus.provision(settings)  # before any service starts: each one checks its topics at start
     fleet = demo.Fleet(settings)
     try:
         demo.start_actors(fleet)

@@ -167,12 +167,19 @@ def decode(data: bytes | None) -> Event:
 
 
 def headers(event: Event) -> list[tuple[str, bytes]]:
-    """Routing facts consumers can read without decoding."""
-    return [
+    """Routing facts consumers read without decoding: the type, ids, and the task's area and
+    role where the payload has them (so a service skips other areas' and roles' events)."""
+    out = [
         ("type", event.type.encode()),
         ("event_id", event.event_id.encode()),
         ("request_id", event.request_id.encode()),
     ]
+    area, role = getattr(event.payload, "area", None), getattr(event.payload, "role", None)
+    if area:
+        out.append(("area", area.encode()))
+    if role:
+        out.append(("role", str(role).encode()))
+    return out
 
 
 class ConfluentCodec:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     max_record_bytes: int = 900 * 1024
     worker_concurrency: int = 8
     api_port: int = 8080
+    instance_id: str | None = None  # stable per instance slot: static membership, transactional id
+    session_timeout_ms: int = 10_000
+    transaction_timeout_ms: int = 60_000
 
     @property
     def state_file(self) -> Path:
@@ -52,6 +55,12 @@ class Settings(BaseSettings):
     @property
     def dlq_topic(self) -> str:
         return f"{self.topic_prefix}.dlq"
+
+    def changelog_topic(self, service: str, area: str) -> str:
+        return f"{self.topic_prefix}.{service}-{area}.changelog"
+
+    def group(self, service: str, area: str) -> str:
+        return f"{self.topic_prefix}-{service}-{area}"
 
     @property
     def artifacts(self) -> str:

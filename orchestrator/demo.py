@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator import client
+from orchestrator.actors import ACTORS as ACTOR_SERVICES
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
-
-ACTOR_SERVICES = ("spec", "cto", "pm", "monitor", "dev", "qa", "devops")
 
 
 @dataclass
@@ -31,7 +30,9 @@ class Fleet:
         label = label or name
         logs = self.settings.run_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **settings_env(self.settings), **self.env, "PYTHONUNBUFFERED": "1"}
+        # the label names the instance slot: a restart takes over its predecessor's transactions
+        env = {**os.environ, **settings_env(self.settings), **self.env, "PYTHONUNBUFFERED": "1",
+               "ORCH_INSTANCE_ID": label}
         with open(logs / f"{label}.log", "ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "orchestrator.cli", "service", name, "--area", area],

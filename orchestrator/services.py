@@ -5,8 +5,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from orchestrator import config
-
-ACTORS = ("spec", "cto", "pm", "monitor", "dev", "qa", "devops")
+from orchestrator.actors import ACTORS
 
 
 def run_service(name: str, area: str) -> None:

@@ -14,11 +14,19 @@ import logging
 import signal
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    Producer,
+    TopicPartition,
+)
 from prometheus_client import CollectorRegistry
 from psycopg.types.json import Jsonb
 
@@ -39,12 +47,34 @@ class Record(NamedTuple):
     partition: int
     offset: int
     value: bytes | None
+    key: bytes | None = None
+    headers: list[tuple[str, bytes]] | None = None
 
 
 def _record(msg: Message) -> Record:
     partition, offset = msg.partition(), msg.offset()
     assert partition is not None and offset is not None  # always set on a fetched record
-    return Record(partition, offset, msg.value())
+    return Record(partition, offset, msg.value(), msg.key(), list(msg.headers() or []))  # type: ignore[arg-type]
+
+
+Letters = Callable[[list[tuple[Record, Exception]]], None]
+
+
+def letterer(settings: Settings) -> Letters:
+    """The projector reads every record, so it alone dead-letters what nobody can decode;
+    each letter is acknowledged before the batch's positions commit (at least once)."""
+    producer = Producer(bus.producer_config(settings))
+
+    def send(poison: list[tuple[Record, Exception]]) -> None:
+        for r, exc in poison:
+            log.warning("dead-lettering %s[%d]@%d: %s", settings.events_topic, r.partition, r.offset, exc)
+            headers = [*(r.headers or []), *bus.dead_letter_headers(
+                settings.events_topic, r.partition, r.offset, exc, f"{settings.topic_prefix}-projector")]
+            producer.produce(settings.dlq_topic, r.value, r.key, headers=headers)  # type: ignore[arg-type]
+        if producer.flush(30):
+            raise KafkaException("dead letters not acknowledged within 30s")
+
+    return send
 
 
 def _adapt(params: dict[str, Any]) -> dict[str, Any]:
@@ -52,7 +82,7 @@ def _adapt(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
-          expected: dict[int, int]) -> dict[int, int]:
+          expected: dict[int, int], letters: Letters | None = None) -> dict[int, int]:
     """Apply `records` and their positions in one transaction.
 
     Returns {partition: stored offset} for partitions whose stored position is not the one
@@ -65,12 +95,16 @@ def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
         reseek = {p: stored.get(p, 0) for p in touched if stored.get(p, 0) != expected.get(p, 0)}
         keep = [r for r in records if r.partition not in reseek]
         decoded = []
+        poison: list[tuple[Record, Exception]] = []
         with conn.cursor() as cur:
             for r in keep:
                 try:
                     decoded.append((r, codec.decode(r.value)))
                 except codec.DecodeError as exc:
                     cur.execute(views.SQL["dead_letter"], (topic, r.partition, r.offset, str(exc)))
+                    poison.append((r, exc))
+            if poison and letters is not None:
+                letters(poison)
             ids = [e.event_id for _, e in decoded]
             known = {row[0] for row in cur.execute(views.SQL["known_events"], (ids,))} if ids else set()
             with conn.pipeline():
@@ -111,7 +145,7 @@ def high_watermarks(settings: Settings) -> dict[int, int]:
 
 def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
         targets: dict[int, int] | None = None, stop: threading.Event | None = None,
-        ready: threading.Event | None = None) -> int:
+        ready: threading.Event | None = None, letters: Letters | None = None) -> int:
     """Project the log into `schema` until `stop` is set, or until every partition has reached
     its offset in `targets` (records at or past a target are not applied). Returns the number of
     records read. `ready` is set once the database answers and every partition is assigned."""
@@ -151,7 +185,7 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
                 if not records:
                     continue
                 read += len(records)
-                for p, offset in apply(conn, topic, records, expected).items():
+                for p, offset in apply(conn, topic, records, expected, letters).items():
                     log.info("partition %d: stored position is %d, re-reading from there", p, offset)
                     consumer.seek(TopicPartition(topic, p, offset))
                     expected[p] = offset
@@ -175,9 +209,10 @@ def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
         health.serve(settings.health_port, CollectorRegistry(),
                      lambda: (ready.is_set(), "projecting" if ready.is_set() else "connecting"))
     log.info("projecting %s into schema %s", settings.events_topic, schema)
+    letters = letterer(settings)
     while not stop.is_set():
         try:
-            run(settings, schema, stop=stop, ready=ready)
+            run(settings, schema, stop=stop, ready=ready, letters=letters)
         except psycopg.OperationalError as exc:  # the database went away: resume from its positions
             ready.clear()
             log.warning("database unavailable (%s); retrying in %.0fs", exc, RETRY)

@@ -41,18 +41,20 @@ def dead_letters(settings: Settings, count: int, timeout: float = 60) -> list[di
     return found
 
 
-def test_the_cto_plans_each_project_once_and_dead_letters_poison_without_stopping(
-    fleet: demo.Fleet,
-) -> None:
+def test_the_cto_plans_each_project_once_and_leaves_poison_to_the_projector(fleet: demo.Fleet) -> None:
+    """Records no decider can read are skipped by every actor and dead-lettered once, by the
+    projector (which reads every record), not once per consumer group."""
     settings = fleet.settings
     since = int(time.time() * 1000) - 1000
     fleet.start("cto")
+    fleet.start("projector")
     first, second = project_created("p-one"), project_created("p-two")
     publisher = bus.Publisher(settings)
     publisher.publish_sync([first, first])  # a duplicate delivery
     raw = Producer({"bootstrap.servers": settings.bootstrap})
     raw.produce(settings.events_topic, b"not avro at all", b"p-one")
     raw.produce(settings.events_topic, b"\xc3\x01" + b"\x00" * 8 + b"body", b"p-one")
+    raw.produce(settings.events_topic, b"\xc3\x01garbage", b"p-one", headers=[("type", b"project.created")])
     raw.flush(10)
     publisher.publish_sync([second])
     publisher.close()
@@ -69,12 +71,14 @@ def test_the_cto_plans_each_project_once_and_dead_letters_poison_without_stoppin
     assert all(e.causation_id in (first.event_id, second.event_id) for e in got)
     assert all(e.artifacts for e in got if e.type == "charter.created")
 
-    letters = dead_letters(settings, 2)
-    assert len(letters) == 2
+    letters = dead_letters(settings, 3)
     assert {str(d["original-topic"]) for d in letters} == {settings.events_topic}
-    assert sorted(int(str(d["original-offset"])) for d in letters) == [2, 3]
+    assert sorted(int(str(d["original-offset"])) for d in letters) == [2, 3, 4]
+    assert {str(d["original-consumer-group"]) for d in letters} == {f"{settings.topic_prefix}-projector"}
     assert any("marker" in str(d["exception-message"]) for d in letters)
     assert any("fingerprint" in str(d["exception-message"]) for d in letters)
+    # the CTO's transactions carry its dead letters; it passed the poison before planning p-two
+    assert len(dead_letters(settings, 4, timeout=3)) == 3
     assert fleet.dead() == []
 
 

@@ -1,0 +1,41 @@
+"""Which records a service skips by their headers alone, before decoding anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from confluent_kafka import Message
+
+from orchestrator import catalog
+
+
+def read_headers(msg: Message) -> dict[str, bytes]:
+    found = msg.headers() or []
+    pairs = found.items() if isinstance(found, dict) else found
+    return {k: v for k, v in pairs if isinstance(v, bytes)}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """`types`: the decider's interests as header values (None: read every record, the
+    intake topic); `area` and `role`: skip other areas' and roles' events when set."""
+
+    types: frozenset[bytes] | None
+    area: bytes | None = None
+    role: bytes | None = None
+
+    @staticmethod
+    def of(interests: frozenset[type], area: str | None, role: str | None,
+           every_type: bool = False) -> Filter:
+        types = None if every_type else frozenset(catalog.BY_CLASS[c].type.encode() for c in interests)
+        return Filter(types, area.encode() if area else None, role.encode() if role else None)
+
+    def skip(self, headers: dict[str, bytes]) -> str | None:
+        """Why the record needs no decoding here (None: decode and decide)."""
+        if self.types is not None and headers.get("type") not in self.types:
+            return "type"
+        if self.area is not None and headers.get("area", self.area) != self.area:
+            return "area"
+        if self.role is not None and headers.get("role", self.role) != self.role:
+            return "role"
+        return None

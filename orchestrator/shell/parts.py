@@ -1,0 +1,64 @@
+"""One actor service's parts, wired once at start from its definition and settings."""
+
+from __future__ import annotations
+
+import os
+import socket
+import typing
+from dataclasses import dataclass
+from typing import Any, cast
+
+from orchestrator import actors, statecodec
+from orchestrator.config import Settings
+from orchestrator.decider import Decider, Process, Worker
+from orchestrator.envelope import Actor, Event
+from orchestrator.events import Role
+from orchestrator.runtime import Runtime
+from orchestrator.shell.headers import Filter
+from orchestrator.shell.metrics import Metrics
+
+
+@dataclass(frozen=True)
+class ActorDef:
+    """How one actor service is wired: plain data, read at its entry point."""
+
+    name: str
+    role: Role
+    decider: Decider
+    intake: bool = False  # reads the ingestion topic (keyed by request id), not the log
+    tick_ms: int = 0  # a Process: ticked this often
+    worker: bool = False  # a Worker: its claims run executors
+
+
+class Parts:
+    def __init__(self, defn: ActorDef, area: str, settings: Settings) -> None:
+        self.defn = defn
+        self.settings = settings
+        self.area = actors.area_of(defn.name, area)
+        self.group = settings.group(defn.name, self.area)
+        self.topic = settings.specs_topic if defn.intake else settings.events_topic
+        self.changelog = settings.changelog_topic(defn.name, self.area)
+        self.instance = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
+        self.me = Actor(defn.role, None if self.area == actors.ALL else self.area, self.instance)
+        decider = defn.decider
+        options = {"max_spec_bytes": settings.max_spec_bytes} if defn.intake else {}
+        state_type = typing.get_type_hints(decider.initial_state)["return"]
+        self.codec = statecodec.Codec(state_type)
+        due = cast(Process, decider).due if defn.tick_ms else None
+        self.runtime = Runtime(decider, lambda: decider.initial_state(self.me, **options), due)
+        self.filter = Filter.of(decider.interests, self.me.area, defn.role.value if defn.worker else None,
+                                every_type=defn.intake)
+        self.metrics = Metrics()
+
+    @property
+    def worker(self) -> Worker | None:
+        return cast(Worker, self.defn.decider) if self.defn.worker else None
+
+    @staticmethod
+    def key_of(event: Event) -> str:
+        """The key states live under: the project, or the request for a submission."""
+        return event.project_id or event.request_id
+
+    def describe(self) -> dict[str, Any]:
+        return {"group": self.group, "topic": self.topic, "changelog": self.changelog,
+                "instance": self.instance, "state_format": self.codec.version}

@@ -1,0 +1,139 @@
+"""Partitions coming and going, and memory kept equal to what the changelog holds.
+
+Assigned: restore their states (restore.py), resume the claims a worker holds there.
+Revoked: commit what is pending first, then forget them. Lost (fenced, or the session
+expired): drop what is pending uncommitted. An aborted transaction rewinds: memory back to
+the last commit, the consumer back to the committed offsets, results queued again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from confluent_kafka import KafkaException, TopicPartition
+
+from orchestrator.shell import restore
+from orchestrator.shell.parts import Parts
+from orchestrator.shell.txn import Out
+
+if TYPE_CHECKING:  # the loop calls in here; only its type is needed
+    from orchestrator.shell.loop import Loop, Pending
+
+log = logging.getLogger("orchestrator.rebalance")
+
+
+@dataclass
+class Rebuild:
+    """Partitions rebuilt by replay: their format marker and stale keys go in the next commit."""
+
+    markers: set[int] = field(default_factory=set)
+    gone: dict[int, set[str]] = field(default_factory=dict)
+
+    def add(self, restored: restore.Restored) -> None:
+        self.markers |= restored.rebuilt
+        for p, keys in restored.gone.items():
+            self.gone.setdefault(p, set()).update(keys)
+
+    def records(self, parts: Parts) -> list[Out]:
+        out: list[Out] = []
+        for p in sorted(self.markers):
+            live = {k for k, e in parts.runtime.entries.items() if e.partition == p}
+            for key in sorted(self.gone.get(p, set()) - live - set(parts.runtime.dirty)):
+                out.append((parts.changelog, key.encode(), None, [], p))
+            for key in sorted(live - set(parts.runtime.dirty)):
+                entry = parts.runtime.entries[key]
+                value = parts.codec.encode(entry.state, entry.seen)
+                out.append((parts.changelog, key.encode(), value, [], p))
+            out.append((parts.changelog, restore.MARKER, parts.codec.version.encode(), [], p))
+        return out
+
+    def committed(self) -> None:
+        self.markers.clear()
+        self.gone.clear()
+
+    def forget(self, partitions: set[int]) -> None:
+        self.markers -= partitions
+        for p in partitions:
+            self.gone.pop(p, None)
+
+
+def changelog_records(parts: Parts) -> list[Out]:
+    """Every state changed since the last commit; a tombstone for each one that ended."""
+    encode = parts.codec.encode
+    return [(parts.changelog, key.encode(), None if entry is None else encode(entry.state, entry.seen), [], p)
+            for key, p, entry in parts.runtime.changes()]
+
+
+def assigned(loop: Loop, given: list[TopicPartition]) -> None:
+    partitions = sorted(tp.partition for tp in given if tp.topic == loop.parts.topic)
+    loop.joined = True
+    if not partitions:
+        return
+    restored = restore.restore(loop.parts, loop.consumer, partitions)
+    loop.positions.update(restored.positions)
+    loop.committed.update(restored.positions)
+    loop.rebuild.add(restored)
+    if loop.clock is not None:
+        loop.clock.assigned(loop._ends(), loop.positions)
+    mine = set(partitions)
+    for key in [k for k, e in loop.parts.runtime.entries.items() if e.partition in mine]:
+        run_claims(loop, key)
+
+
+def revoked(loop: Loop, given: list[TopicPartition]) -> None:
+    partitions = {tp.partition for tp in given if tp.topic == loop.parts.topic}
+    if partitions:
+        loop.commit()  # what this instance decided is in before another one takes over
+        _drop(loop, partitions)
+
+
+def lost(loop: Loop, given: list[TopicPartition]) -> None:
+    """Fenced or expired: whatever is uncommitted can no longer commit."""
+    from orchestrator.shell.loop import Pending
+
+    log.warning("partitions %s lost (fenced, or the session expired): uncommitted work dropped",
+                sorted(tp.partition for tp in given))
+    loop.parts.runtime.rollback()
+    loop.pending = Pending()
+    loop.positions = dict(loop.committed)
+    _drop(loop, {tp.partition for tp in given if tp.topic == loop.parts.topic})
+
+
+def _drop(loop: Loop, partitions: set[int]) -> None:
+    loop.parts.runtime.forget(partitions)
+    loop.rebuild.forget(partitions)
+    if loop.executions is not None:
+        loop.executions.forget(partitions)
+    if loop.clock is not None:
+        loop.clock.revoked(partitions)
+    for p in partitions:
+        loop.positions.pop(p, None)
+        loop.committed.pop(p, None)
+
+
+def rewind(loop: Loop, pending: Pending) -> None:
+    """After an abort: memory, positions and queued results as at the last commit."""
+    loop.parts.runtime.rollback()
+    for result in pending.results:
+        loop.outbox.put(result)
+    for p, offset in loop.committed.items():
+        try:
+            loop.consumer.seek(TopicPartition(loop.parts.topic, p, offset))
+        except KafkaException as exc:  # revoked meanwhile: the rebalance settles it
+            log.info("no seek on partition %d: %s", p, exc)
+    loop.positions = dict(loop.committed)
+
+
+def run_claims(loop: Loop, key: str) -> None:
+    """A worker runs the claims its state holds for `key`, and only those."""
+    worker, executions = loop.parts.worker, loop.executions
+    if worker is None or executions is None:
+        return
+    entry = loop.parts.runtime.entries.get(key)
+    if entry is None:
+        executions.sync(key, -1, [], lambda claim: worker.work_of(None, claim))
+        return
+    state = entry.state
+    executions.sync(key, entry.partition, worker.resume(state), lambda claim: worker.work_of(state, claim))
