@@ -100,11 +100,20 @@ class Loop:
     def _fetch(self, timeout: float) -> list[Message]:
         first = self.consumer.poll(timeout)
         if first is None:
+            self._past_markers()
             return []
         batch = [first, *self.consumer.consume(BATCH - 1, 0)]
         self.parts.metrics.batch.observe(len(batch))
         self.idle_wait = 0.001
         return batch
+
+    def _past_markers(self) -> None:
+        """Idle: the consumer stands past the commit markers after the last record; so do we,
+        so that a caught-up group's committed offsets equal the topic's end (lag 0)."""
+        topic = self.parts.topic
+        for tp in self.consumer.position([TopicPartition(topic, p) for p in self.positions]):
+            if tp.offset > self.positions.get(tp.partition, tp.offset):
+                self.positions[tp.partition] = tp.offset
 
     def _wait(self) -> float:
         """How long the next poll may block: results, ticks and lazy commits must not wait."""

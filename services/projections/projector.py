@@ -82,8 +82,13 @@ def _adapt(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
-          expected: dict[int, int], letters: Letters | None = None) -> dict[int, int]:
+          expected: dict[int, int], letters: Letters | None = None,
+          ends: dict[int, int] | None = None) -> dict[int, int]:
     """Apply `records` and their positions in one transaction.
+
+    `ends`: partitions read to their end, with the end offset. Transactions leave commit
+    markers after the last record, so the end is past the last record's offset; storing it
+    lets "position >= high watermark" mean "caught up".
 
     Returns {partition: stored offset} for partitions whose stored position is not the one
     `expected` holds; their records are left unapplied and the caller re-reads from there.
@@ -91,7 +96,7 @@ def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
     with conn.transaction():
         conn.execute(views.SQL["lock_positions"])
         stored = dict(conn.execute(views.SQL["positions"], (topic,)).fetchall())
-        touched = {r.partition for r in records}
+        touched = {r.partition for r in records} | set(ends or {})
         reseek = {p: stored.get(p, 0) for p in touched if stored.get(p, 0) != expected.get(p, 0)}
         keep = [r for r in records if r.partition not in reseek]
         decoded = []
@@ -119,6 +124,9 @@ def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
                 nexts: dict[int, int] = {}
                 for r in keep:
                     nexts[r.partition] = max(nexts.get(r.partition, 0), r.offset + 1)
+                for part, end in (ends or {}).items():
+                    if part not in reseek:
+                        nexts[part] = max(nexts.get(part, expected.get(part, 0)), end)
                 for p, offset in nexts.items():
                     cur.execute(views.SQL["position"], (topic, p, offset))
     expected.update(nexts)
@@ -170,6 +178,7 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
                         expected.get(p, 0) >= t or eof.get(p, -1) >= t for p, t in targets.items()):
                     break
                 records = []
+                ends: dict[int, int] = {}
                 for msg in consumer.consume(BATCH, WAIT):
                     err = msg.error()
                     if err is None:
@@ -177,15 +186,19 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
                         if targets is None or record.offset < targets.get(record.partition, 0):
                             records.append(record)
                     elif err.code() == KafkaError._PARTITION_EOF:
-                        eof[msg.partition() or 0] = msg.offset() or 0
+                        part, end = msg.partition() or 0, msg.offset() or 0
+                        eof[part] = end
+                        end = min(end, targets.get(part, 0)) if targets is not None else end
+                        if end > expected.get(part, 0):
+                            ends[part] = end
                     elif err.fatal():
                         raise KafkaException(err)
                     else:
                         log.warning("consumer: %s", err)
-                if not records:
+                if not records and not ends:
                     continue
                 read += len(records)
-                for p, offset in apply(conn, topic, records, expected, letters).items():
+                for p, offset in apply(conn, topic, records, expected, letters, ends).items():
                     log.info("partition %d: stored position is %d, re-reading from there", p, offset)
                     consumer.seek(TopicPartition(topic, p, offset))
                     expected[p] = offset
