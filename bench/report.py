@@ -146,8 +146,13 @@ def rows(r: dict[str, Any]) -> list[tuple[str, Any, Any, Any, str, str]]:
 
 def markdown(r: dict[str, Any]) -> str:
     lines = [f"Command: `{r.get('command')}` — {r.get('started')} — {r.get('mode')} — "
-             f"run took {_fmt(r.get('elapsed_s'))} s", "",
-             "| metric | value | baseline | ratio | target | met? |", "|---|---|---|---|---|---|"]
+             f"run took {_fmt(r.get('elapsed_s'))} s", "", "Targets (ratios measured in this run):", "",
+             "| target | value | wanted | met? |", "|---|---|---|---|"]
+    for t in r.get("targets") or targets.all_targets(r):
+        met = "" if t["met"] is None else ("yes" if t["met"] else "**no**")
+        lines.append(f"| `{t['name']}` | {_fmt(t['value'])} | {t['target'] or 'reported'} | {met} |")
+    lines += ["", "All figures:", "",
+              "| metric | value | baseline | ratio | target | met? |", "|---|---|---|---|---|---|"]
     for m, v, b, ratio, tgt, ok in rows(r):
         lines.append(f"| {m} | {_fmt(v)} | {_fmt(b)} | {_fmt(ratio)} | {tgt} | {ok} |")
     prof = r.get("profile", {})

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, flow, projection, report
+from bench import baselines, flow, projection, report, restart
 from bench.common import REPO, RUN_DIR, part_settings
 from orchestrator import stack
 from orchestrator.config import Settings
@@ -25,9 +25,9 @@ RESULTS = REPO / "bench" / "results"
 SIZES = {
     # kafka n, pg n, codec n, P, T, low-load projects, big-spec runs, timeout, rebuild events
     "full": dict(kafka=100_000, pg=100_000, codec=20_000, projects=40, reqs=5, low=6, big=3, timeout=300,
-                 rebuild=200_000),
+                 rebuild=200_000, history=1_000_000),
     "quick": dict(kafka=20_000, pg=20_000, codec=5_000, projects=10, reqs=5, low=2, big=1, timeout=120,
-                  rebuild=20_000),
+                  rebuild=20_000, history=100_000),
 }
 
 
@@ -76,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         part("projection", lambda: projection.run(
             part_settings(base, "projection"), z["rebuild"],
             r.get("baselines", {}).get("postgres", {}).get("copy_rows_s")))
+        part("restart", lambda: {
+            "10k": restart.run(part_settings(base, "restart10k"), 10_000),
+            "1m": restart.run(part_settings(base, "restart1m"), z["history"]),
+        })
         part("scale2", lambda: flow.run_throughput(
             part_settings(base, "scale2"), tmp, z["projects"], z["reqs"], z["timeout"], instances=2))
         if args.profile:

@@ -41,7 +41,7 @@ def render(rows: list[dict], command: str, status: int | None) -> str:
         rec = "-" if r.get("recovery_s") is None else f"{r['recovery_s']:.1f}"
         lines.append(
             f"| {r['fault']} | {r['terminal']}/{r['projects']} | {r['tasks_lost']} | "
-            f"{r['duplicate_effects']} | {r['log_duplicates']} | {rec} | {r['dlq']} | "
+            f"{r['duplicate_effects']} | {r['log_copies']} | {rec} | {r['dlq']} | "
             f"{r.get('projection') or '-'} | "
             f"{r.get('digest') or '-'} | {ok} |"
         )

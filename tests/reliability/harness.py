@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from orchestrator import bus, client, codec
 from orchestrator.config import Settings
@@ -56,7 +56,7 @@ class Project:
 
 
 def workload(projects: int = 20, seed: int = 1, heartbeat: str = "3s",
-             max_ms: int = 50) -> list[Project]:
+             max_ms: int = 50, dev_ms: tuple[int, int] | None = None) -> list[Project]:
     """`projects` specs of three modules each; every third one fails QA of one requirement once."""
     rng = random.Random(seed)
     out = []
@@ -73,7 +73,7 @@ def workload(projects: int = 20, seed: int = 1, heartbeat: str = "3s",
             lines += [f"      - {{id: {r}, title: Requirement {r} of project {i}}}" for r in ids]
         fail = f", fail_first: {reqs['web'][0]}" if i % 3 == 0 else ""
         text = SPEC.format(name=f"Reliability {seed}-{i:02d}", modules="\n".join(lines),
-                           heartbeat=heartbeat, dev=rng.randint(0, max_ms),
+                           heartbeat=heartbeat, dev=rng.randint(*(dev_ms or (0, max_ms))),
                            qa=rng.randint(0, max_ms), devops=rng.randint(0, max_ms), fail=fail)
         out.append(Project(f"Reliability {seed}-{i:02d}", text.encode(), reqs))
     return out
@@ -82,6 +82,16 @@ def workload(projects: int = 20, seed: int = 1, heartbeat: str = "3s",
 def expected_tasks(projects: list[Project]) -> int:
     """Tasks verified per fully completed workload: one dev task per requirement, one devops per module."""
     return sum(sum(len(r) for r in p.requirements.values()) + len(AREAS) for p in projects)
+
+
+def inject_copies(settings: Settings, events: list[Event]) -> int:
+    """Produce every event again, marked as the fault's copy; returns how many."""
+    producer = Producer(bus.producer_config(settings))
+    for event in events:
+        topic, key, value, headers = bus.record_for(settings, event)
+        producer.produce(topic, value, key, headers=[*headers, (INJECTED, b"1")])
+    assert producer.flush(60) == 0
+    return len(events)
 
 
 def submit(settings: Settings, projects: list[Project]) -> None:
@@ -96,11 +106,15 @@ def submit(settings: Settings, projects: list[Project]) -> None:
 # -- the ledger -------------------------------------------------------------------------
 
 
+INJECTED = "x-injected-copy"  # header on copies a fault writes: they are not the fleet's
+
+
 @dataclass(frozen=True)
 class Entry:
     partition: int
     offset: int
     event: Event
+    injected: bool = False
 
 
 class Ledger:
@@ -110,6 +124,7 @@ class Ledger:
         self.settings = settings
         self.entries: list[Entry] = []
         self.undecodable: list[tuple[int, int]] = []
+        self.positions: dict[int, int] = {}  # next offset per partition, past commit markers too
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="ledger")
@@ -121,9 +136,13 @@ class Ledger:
                                                 **{"enable.auto.commit": False}))
         try:
             consumer.assign([TopicPartition(topic, p, 0) for p in range(self.settings.partitions)])
+            parts = [TopicPartition(topic, p) for p in range(self.settings.partitions)]
             while not self._stop.is_set():
                 msg = consumer.poll(0.2)
                 if msg is None or msg.error():
+                    found = {tp.partition: tp.offset for tp in consumer.position(parts) if tp.offset >= 0}
+                    with self._lock:
+                        self.positions.update(found)
                     continue
                 try:
                     event = codec.decode(msg.value())
@@ -131,8 +150,9 @@ class Ledger:
                     with self._lock:
                         self.undecodable.append((msg.partition() or 0, msg.offset() or 0))
                     continue
+                injected = any(k == INJECTED for k, _ in (msg.headers() or []))
                 with self._lock:
-                    self.entries.append(Entry(msg.partition() or 0, msg.offset() or 0, event))
+                    self.entries.append(Entry(msg.partition() or 0, msg.offset() or 0, event, injected))
         finally:
             consumer.close()
 
@@ -219,7 +239,7 @@ class Figures:
     tasks_verified: int
     tasks_lost: int
     duplicate_effects: int
-    log_duplicates: int  # same event id at two offsets (a producer retry; harmless)
+    log_copies: int  # same event id at two offsets, written by the fleet itself (must be 0)
     recovery_s: float | None
     dlq: int
     digest: str
@@ -267,8 +287,10 @@ def check(fault: str, projects: list[Project], ledger: Ledger, recovery_s: float
     entries = ledger.snapshot(rids)
     events = ledger.events(rids)
     problems: list[str] = []
-    at = Counter(e.event.event_id for e in entries)
+    at = Counter(e.event.event_id for e in entries if not e.injected)
     log_dups = sum(n - 1 for n in at.values())
+    if log_dups:
+        problems.append(f"{log_dups} copies of events the fleet wrote twice")
     ids_by_effect: dict[tuple[Any, ...], set[str]] = defaultdict(set)
     for e in events:
         key = effect_key(e)
@@ -366,9 +388,9 @@ def check_projection(settings: Settings, schema: str, ledger: Ledger, timeout: f
     problems: list[str] = []
     if not wait_projection(settings, schema, timeout):
         return [f"projection not caught up within {timeout:.0f}s"]
-    total = sum(projector.high_watermarks(settings).values())
+    ends = projector.high_watermarks(settings)
     deadline = time.monotonic() + timeout
-    while len(ledger.snapshot()) + len(ledger.undecodable) < total and time.monotonic() < deadline:
+    while any(ledger.positions.get(p, 0) < end for p, end in ends.items()) and time.monotonic() < deadline:
         time.sleep(0.2)
     logged = {e.event.event_id for e in ledger.snapshot()}
     with psycopg.connect(settings.dsn, autocommit=True) as conn:

@@ -123,7 +123,7 @@ def test_idempotent_producer_dedupes_a_retried_ambiguous_write(
     record({"fault": f"ambiguous write: {CUTS} produces appended, answer cut (records)",
             "projects": len(ids), "terminal": len(ids) - lost, "tasks_expected": len(ids),
             "tasks_verified": len(ids) - lost, "tasks_lost": lost, "duplicate_effects": dup,
-            "log_duplicates": dup, "recovery_s": round(seconds, 1), "dlq": 0, "digest": "",
+            "log_copies": dup, "recovery_s": round(seconds, 1), "dlq": 0, "digest": "",
             "problems": [] if lost == dup == 0 else [f"{lost} lost, {dup} copies"],
             "projection": "-"})
     assert lost == 0 and dup == 0, (lost, dup)

@@ -57,7 +57,7 @@ def test_every_bad_spec_on_the_topic_gets_spec_rejected(fleet: demo.Fleet, ledge
     record({"fault": f"bad specs via topic ({len(subs)} + 10 MB)", "projects": len(subs),
             "terminal": sum(outcomes.get(s.request_id) == "spec.rejected" for s in subs),
             "tasks_expected": 0, "tasks_verified": 0, "tasks_lost": 0, "duplicate_effects": 0,
-            "log_duplicates": 0, "recovery_s": None, "dlq": 0, "digest": "", "problems": []})
+            "log_copies": 0, "recovery_s": None, "dlq": 0, "digest": "", "problems": []})
 
 
 def test_every_bad_spec_through_the_cli_exits_non_zero(fleet: demo.Fleet, bad_files: list[Path],
@@ -131,5 +131,5 @@ def test_every_bad_spec_through_post_specs(fleet: demo.Fleet, ledger: harness.Le
             "projects": len(accepted) + len(at_door),
             "terminal": sum(outcomes.get(r) == "spec.rejected" for r in accepted) + len(at_door),
             "tasks_expected": 0, "tasks_verified": 0, "tasks_lost": 0, "duplicate_effects": 0,
-            "log_duplicates": 0, "recovery_s": None, "dlq": 0, "digest": "", "problems": [],
+            "log_copies": 0, "recovery_s": None, "dlq": 0, "digest": "", "problems": [],
             "projection": "-"})

@@ -7,6 +7,7 @@ equals the fault-free run's. Recovery = fault injected -> every project terminal
 
 from __future__ import annotations
 
+import random
 import signal
 import time
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator import bus, demo
+from orchestrator import demo
 from orchestrator import stack as local_stack
 from orchestrator.config import Settings
 
@@ -45,7 +46,8 @@ def expected_state(projects: list[harness.Project]) -> dict[str, Any]:
 
 def drive(fault: str, fleet: demo.Fleet, ledger: harness.Ledger, inject: Callable[[], None] | None,
           heartbeat: str = "3s", at: float = 0.25, workers: dict[str, int] | None = None,
-          settle: float = 3.0, projects_n: int = PROJECTS) -> harness.Figures:
+          settle: float = 3.0, projects_n: int = PROJECTS,
+          dev_ms: tuple[int, int] | None = None) -> harness.Figures:
     """Start every service and the projector, submit the workload, inject the fault mid-run,
     check the end: the log (ledger) and the Postgres projection against a rebuild from 0."""
     schema = projection_schema(fleet.settings)
@@ -53,7 +55,7 @@ def drive(fault: str, fleet: demo.Fleet, ledger: harness.Ledger, inject: Callabl
     for name in demo.ACTOR_SERVICES:
         for i in range((workers or {}).get(name, 1)):
             fleet.start(name, label=name if i == 0 else f"{name}-{i}")
-    projects = harness.workload(projects_n, heartbeat=heartbeat)
+    projects = harness.workload(projects_n, heartbeat=heartbeat, dev_ms=dev_ms)
     rids = {p.request_id for p in projects}
     began = time.monotonic()
     harness.submit(fleet.settings, projects)
@@ -130,17 +132,50 @@ def test_sigkill_two_worker_instances_at_once(fleet: demo.Fleet, ledger: harness
 
 def test_every_event_duplicated_once(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
     settings: Settings = fleet.settings
+    injected: list[int] = []
 
     def inject() -> None:
-        events = ledger.events()
-        publisher = bus.Publisher(settings)
-        try:
-            publisher.publish_sync(events, timeout=60)
-        finally:
-            publisher.close()
+        injected.append(harness.inject_copies(settings, ledger.events()))
 
     figures = assert_clean(drive("every event re-produced", fleet, ledger, inject))
-    assert figures.log_duplicates > 0  # the copies are on the log, and harmless
+    assert injected[0] > 0 and figures.log_copies == 0  # the fault's copies change nothing
+
+
+def test_sigkill_at_twenty_random_moments(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
+    """Twenty SIGKILLs of random services through one run: some land inside a transaction."""
+    rng = random.Random(20)
+    kills: list[str] = []
+
+    def inject() -> None:
+        for _ in range(20):
+            time.sleep(rng.uniform(0.1, 1.2))
+            service = rng.choice(demo.ACTOR_SERVICES)
+            fleet.kill(service, signal.SIGKILL)
+            fleet.start(service)
+            kills.append(service)
+
+    assert_clean(drive("SIGKILL x20 at random moments", fleet, ledger, inject, at=0.05))
+    assert len(kills) == 20
+
+
+def test_a_zombie_instance_is_fenced(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
+    """A dev instance frozen past its session timeout loses its partitions to the other one;
+    thawed, its writes (results of the claims it was running) abort instead of landing twice."""
+    fleet.env["ORCH_SESSION_TIMEOUT_MS"] = "6000"
+
+    def inject() -> None:
+        zombie = fleet.procs["dev"]
+        zombie.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(12.0)  # twice the session timeout: dev-1 owns every partition now
+        finally:
+            zombie.send_signal(signal.SIGCONT)
+
+    figures = assert_clean(drive("zombie dev (SIGSTOP 12s > 6s session, SIGCONT)", fleet, ledger,
+                                 inject, workers={"dev": 2}, heartbeat="20s", dev_ms=(300, 900)))
+    assert figures.log_copies == 0
+    log = (fleet.settings.run_dir / "logs" / "dev.log").read_text()
+    assert "lost" in log or "aborted" in log, "the zombie never noticed it was fenced"
 
 
 def test_worker_paused_past_its_lease_then_resumed(fleet: demo.Fleet, ledger: harness.Ledger) -> None:
