@@ -59,7 +59,7 @@ def pull(remote: str, local: Path) -> Manifest:
 def push(local: Path, remote: str, pulled: Manifest) -> list[str]:
     """Upload files added or changed since `pull`, delete those removed; the paths touched."""
     fs, base = _fs(remote)
-    touched = []
+    touched: list[str] = []
     present = set()
     for path in sorted(p for p in local.rglob("*") if p.is_file() and not p.is_symlink()):
         rel = path.relative_to(local).as_posix()

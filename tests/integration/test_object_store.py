@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from s3server import CREDENTIALS, moto_server
 
 from orchestrator import artifacts
 from orchestrator.config import Settings
 from orchestrator.envelope import Attachment
 from orchestrator.events import Executor, Role
 from orchestrator.executors import Outcome, Work, runner_for
-from s3server import CREDENTIALS, moto_server
 
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -76,7 +76,8 @@ def test_what_dev_writes_in_one_pod_qa_reads_in_another(tmp_path: Path, bucket: 
                            "(p / 'notes.txt').unlink()\n(p / 'report.txt').write_text('passed')\n")
     outcome = _run(_pod(tmp_path, "qa-pod", bucket), _work(Role.QA, qa))
     assert outcome.ok, outcome.summary
-    seen = _script(tmp_path, "names = sorted(x.relative_to(p).as_posix() for x in p.rglob('*') if x.is_file())\n"
+    seen = _script(tmp_path, "names = sorted(x.relative_to(p).as_posix() for x in p.rglob('*')\n"
+                             "               if x.is_file())\n"
                              "assert names == ['report.txt', 'src/lib.py'], names\n")
     outcome = _run(_pod(tmp_path, "devops-pod", bucket), _work(Role.DEVOPS, seen))
     assert outcome.ok, outcome.attachments[1].content.decode()
