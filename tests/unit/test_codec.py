@@ -105,3 +105,16 @@ def test_the_confluent_wire_format_round_trips_through_a_registry_client(
         codec.decode(b"\x00\x00\x00\x7f\x7fbody", registry)
     with pytest.raises(codec.DecodeError):
         codec.decode(b"\x07garbage", registry)
+
+
+def test_a_registry_setting_switches_what_producers_write() -> None:
+    from orchestrator import bus
+    from orchestrator.config import Settings
+
+    event = Event("e3", "p", "r", "c", 5, Actor(role=catalog.e.Role.PM),
+                  catalog.e.ModuleCompleted(area="web", tasks=3))
+    plain = bus.record_for(Settings(), event)[2]
+    registry = f"mock://orchestrator-settings-{id(object())}"
+    confluent = bus.record_for(Settings(schema_registry_url=registry), event)[2]
+    assert plain[:2] == codec.MARKER and confluent[0] == 0
+    assert codec.decode(confluent, registry) == codec.decode(plain) == event
