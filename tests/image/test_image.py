@@ -30,7 +30,7 @@ from orchestrator import client
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
 
-pytestmark = [pytest.mark.image, pytest.mark.integration]
+pytestmark = pytest.mark.image
 
 IMAGE = "ghcr.io/delivery-orchestrator/orchestrator:0.1.0"
 SPEC = Path(__file__).with_name("shared-workspace.yaml")
