@@ -3,30 +3,39 @@
 #
 #   docker build -t ghcr.io/delivery-orchestrator/orchestrator:0.1.0 .
 #
-# Stage 1 builds a wheel of this project and installs it with its pinned dependencies
-# (constraints.txt) into a virtualenv. Stage 2 is the slim runtime: the venv only, no
-# compilers, no pip cache, a non-root user, and nothing written to the root filesystem
-# at run time (Kubernetes runs it with readOnlyRootFilesystem; HOME and caches point at
-# /tmp, which the manifests mount as an emptyDir).
+# With Docker this builds from the official Python image and PyPI. `make image` without
+# a Docker engine builds the same file with podman, offline: a Debian base made by
+# mmdebstrap (BASE_IMAGE) and wheels built on the host into ./wheelhouse
+# (PIP_FLAGS="--no-index --find-links /src/wheelhouse").
+#
+# Stage 1 installs the pinned dependencies (constraints.txt) into a virtualenv, then a
+# wheel of this project. Stage 2 is the runtime: the venv only, no compilers, no pip
+# cache, a non-root user, and nothing written to the root filesystem at run time
+# (Kubernetes runs it with readOnlyRootFilesystem; HOME and caches point at /tmp).
 
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+ARG BASE_IMAGE=python:3.11.14-slim-bookworm
 
-FROM ${PYTHON_IMAGE} AS builder
+FROM ${BASE_IMAGE} AS builder
+ARG PIP_FLAGS=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/venv
+RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# dependency layer first: only re-run when the pins change
+# dependency layer first: re-run only when the pins change. `wheelhous[e]` copies the
+# host-built wheels when the directory exists and nothing otherwise.
 COPY constraints.txt pyproject.toml ./
+COPY wheelhous[e] ./wheelhouse/
+RUN python3 -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
+ && pip install ${PIP_FLAGS} --constraint constraints.txt --requirement requirements.txt
 COPY orchestrator ./orchestrator
 COPY services ./services
-RUN pip wheel --no-deps --wheel-dir /wheels . \
- && pip install --constraint constraints.txt /wheels/*.whl \
+RUN pip wheel ${PIP_FLAGS} --no-deps --wheel-dir /wheels . \
+ && pip install --no-index --no-deps /wheels/*.whl \
  && pip check
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM ${BASE_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="delivery-orchestrator" \
       org.opencontainers.image.source="https://github.com/delivery-orchestrator/orchestrator" \
       org.opencontainers.image.licenses="Apache-2.0"

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install tools test demo lint stack-up stack-down
+.PHONY: install tools test demo lint stack-up stack-down image image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,3 +49,11 @@ bench: install tools $(VENV)/.bench
 .PHONY: reliability
 reliability: install tools
 	$(BIN)/python scripts/reliability.py
+
+# the image every Deployment runs: Docker when an engine answers, else podman (offline)
+image: install
+	scripts/build-image.sh
+
+# the dev overlay's Deployments run from that image, the way the manifests run them
+image-test: image tools
+	$(BIN)/python -m pytest -q -m image tests/image

@@ -137,7 +137,8 @@ def record_for(settings: Settings, event: Event) -> tuple[str, bytes, bytes, lis
     """(topic, key, value, headers) of an event: submissions go to the ingestion topic."""
     topic = settings.specs_topic if event.type == "spec.submitted" else settings.events_topic
     key = event.request_id if event.type == "spec.submitted" else event.project_id
-    return topic, key.encode(), codec.encode(event), codec.headers(event)
+    value = codec.encode(event, settings.schema_registry_url, topic)
+    return topic, key.encode(), value, codec.headers(event)
 
 
 class Publisher:

@@ -63,7 +63,7 @@ def follow(settings: Settings, since_ms: int, timeout: float,
             if msg is None or msg.error():
                 continue
             try:
-                event = codec.decode(msg.value())
+                event = codec.decode(msg.value(), settings.schema_registry_url)
             except codec.DecodeError:
                 continue
             if keep(event):

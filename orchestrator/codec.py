@@ -3,7 +3,8 @@
 Wire format (Avro spec, "single object encoding"): `C3 01`, the writer schema's 8-byte
 CRC-64-AVRO fingerprint (little-endian), then the binary body. Writer schemas are
 resolved by fingerprint among every version in `schemas/history`, so old data stays
-readable. `ConfluentCodec` speaks the schema-registry wire format instead.
+readable. With a schema registry (ORCH_SCHEMA_REGISTRY_URL) producers write the Confluent
+format instead (`00`, the 4-byte schema id, the body); readers accept both, by first byte.
 """
 
 from __future__ import annotations
@@ -132,7 +133,13 @@ def _current() -> tuple[bytes, Any]:
     return fingerprint_of(schema), parse_schema(schema)
 
 
-def encode(event: Event) -> bytes:
+def encode(event: Event, registry_url: str | None = None, topic: str = "") -> bytes:
+    """The event's record value: single-object encoding, or with a registry the Confluent
+    format (schema registered under `<topic>-value`). `bus.record_for` picks from settings."""
+    if registry_url:
+        data = _serializer(registry_url, topic)(event, _context(topic))
+        assert data is not None
+        return bytes(data)
     fp, schema = _current()
     out = io.BytesIO()
     out.write(MARKER)
@@ -141,22 +148,31 @@ def encode(event: Event) -> bytes:
     return out.getvalue()
 
 
-def decode(data: bytes | None) -> Event:
+def decode(data: bytes | None, registry_url: str | None = None) -> Event:
+    """Either wire format, told apart by the first byte; the registry (default: the
+    environment's ORCH_SCHEMA_REGISTRY_URL) is asked only for Confluent-format records."""
     if not data:
         raise DecodeError("empty record")
+    if data[:1] == CONFLUENT_MAGIC and len(data) > CONFLUENT_HEADER_LEN:
+        schema_id = int.from_bytes(data[1:CONFLUENT_HEADER_LEN], "big")
+        writer = _registry_schema(registry_url or _env_registry_url(), schema_id)
+        return _read_body(data, CONFLUENT_HEADER_LEN, writer, None)
     if len(data) < HEADER_LEN or data[:2] != MARKER:
-        raise DecodeError("not Avro single-object encoding (no C3 01 marker)")
-    fp, reader = _current()
+        raise DecodeError("not Avro single-object encoding (no C3 01 marker) nor the Confluent format")
+    fp, _reader = _current()
     writer = writer_schemas().get(data[2:HEADER_LEN])
     if writer is None:
         raise DecodeError(f"unknown schema fingerprint {data[2:HEADER_LEN].hex()}")
+    return _read_body(data, HEADER_LEN, writer, fp if data[2:HEADER_LEN] == fp else None)
+
+
+def _read_body(data: bytes, offset: int, writer: Any, current_fp: bytes | None) -> Event:
+    """The envelope after the header; `current_fp` set means the writer is the reader."""
     buf = io.BytesIO(data)
-    buf.seek(HEADER_LEN)
+    buf.seek(offset)
+    reader = None if current_fp else _current()[1]
     try:
-        if data[2:HEADER_LEN] == fp:
-            record = schemaless_reader(buf, writer, None, return_record_name=True)
-        else:
-            record = schemaless_reader(buf, writer, reader, return_record_name=True)
+        record = schemaless_reader(buf, writer, reader, return_record_name=True)
     except (EOFError, StopIteration, ValueError, IndexError, KeyError, UnicodeDecodeError) as exc:
         raise DecodeError(f"truncated or corrupt Avro body: {exc!r}") from exc
     if buf.tell() != len(data):
@@ -182,31 +198,61 @@ def headers(event: Event) -> list[tuple[str, bytes]]:
     return out
 
 
-class ConfluentCodec:
-    """The schema-registry wire format (magic byte + schema id) via confluent-kafka."""
+# ----------------------------------------------------------------- the Confluent format
 
-    def __init__(self, registry_url: str, topic: str) -> None:
-        from confluent_kafka.schema_registry import SchemaRegistryClient
-        from confluent_kafka.schema_registry.avro import AvroDeserializer, AvroSerializer
-        from confluent_kafka.serialization import MessageField, SerializationContext
+CONFLUENT_MAGIC = b"\x00"
+CONFLUENT_HEADER_LEN = 5  # magic byte + big-endian int32 schema id
 
-        client = SchemaRegistryClient.new_client({"url": registry_url})
-        schema = json.dumps(load_current())
-        self._ctx = SerializationContext(topic, MessageField.VALUE)
-        self._ser = AvroSerializer(client, schema, lambda e, _ctx: to_dict(e))
-        self._de = AvroDeserializer(client, schema, return_record_name=True)
 
-    def encode(self, event: Event) -> bytes:
-        data = self._ser(event, self._ctx)
-        assert data is not None
-        return bytes(data)
+class RegistryUnavailable(RuntimeError):
+    """The registry could not be asked: not the record's fault, so never a dead letter."""
 
-    def decode(self, data: bytes) -> Event:
-        try:
-            record = self._de(data, self._ctx)
-        except Exception as exc:  # the deserializer raises several unrelated types
-            raise DecodeError(f"not a schema-registry Avro record: {exc!r}") from exc
-        if not isinstance(record, dict):
-            raise DecodeError("Avro body is not an envelope record")
-        return from_dict(record)
 
+@cache
+def _env_registry_url() -> str | None:
+    from orchestrator import config
+
+    return config.load().schema_registry_url
+
+
+@cache
+def _registry(url: str) -> Any:
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    return SchemaRegistryClient.new_client({"url": url})
+
+
+def _context(topic: str) -> Any:
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    return SerializationContext(topic, MessageField.VALUE)
+
+
+@cache
+def _serializer(url: str, topic: str) -> Any:
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+
+    schema = json.dumps(load_current())
+    return AvroSerializer(_registry(url), schema, lambda e, _ctx: to_dict(e))
+
+
+@cache
+def _registry_schema(url: str | None, schema_id: int) -> Any:
+    """The writer schema registered under `schema_id`, parsed; asked once per process."""
+    from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+    if not url:
+        raise DecodeError(f"Confluent-format record (schema id {schema_id}) but no "
+                          "ORCH_SCHEMA_REGISTRY_URL to resolve it")
+    try:
+        found = _registry(url).get_schema(schema_id)
+    except SchemaRegistryError as exc:
+        if exc.http_status_code == 404:
+            raise DecodeError(f"schema id {schema_id} is not in the registry") from exc
+        raise RegistryUnavailable(f"{url}: {exc}") from exc
+    except Exception as exc:  # transport errors of the HTTP client
+        raise RegistryUnavailable(f"{url}: {exc!r}") from exc
+    try:
+        return parse_schema(json.loads(found.schema_str))
+    except (ValueError, TypeError) as exc:
+        raise DecodeError(f"schema id {schema_id} is not an Avro schema: {exc}") from exc

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     run_dir: Path = Path(".run")
     cache_dir: Path = _default_cache_dir()
     artifact_root: str | None = None
+    workspace_root: str | None = None
     topic_prefix: str = "orchestrator"
     partitions: int = 6
     replication_factor: int = 1
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
     @property
     def artifacts(self) -> str:
         return self.artifact_root or str((self.run_dir / "artifacts").resolve())
+
+    @property
+    def workspaces(self) -> str:
+        """Where projects' shared directories live: a local directory or an fsspec URL."""
+        return self.workspace_root or str((self.run_dir / "workspaces").resolve())
 
     def stack_state(self) -> dict:
         try:

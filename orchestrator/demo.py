@@ -70,6 +70,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "ORCH_TOPIC_PREFIX": settings.topic_prefix,
         "ORCH_RUN_DIR": str(settings.run_dir.resolve()),
         "ORCH_ARTIFACT_ROOT": settings.artifacts,
+        "ORCH_WORKSPACE_ROOT": settings.workspaces,
         "ORCH_PARTITIONS": str(settings.partitions),
     }
     with contextlib.suppress(RuntimeError):  # actors need no database

@@ -138,22 +138,29 @@ def env(service: str) -> list[dict[str, Any]]:
     if service == "api":
         found.append({"name": "ORCH_READER_DATABASE_URL", "valueFrom": ref})
     callback = {"secretKeyRef": {"name": "orchestrator-callback", "key": "secret", "optional": True}}
-    return [*found, {"name": "ORCH_CALLBACK_SECRET", "valueFrom": callback}]
+    found.append({"name": "ORCH_CALLBACK_SECRET", "valueFrom": callback})
+    # object-store credentials for artifacts and workspaces (s3fs reads the AWS variables);
+    # optional: a cluster with workload identity, or the dev overlay's shared volume, has none
+    for var, key in (("AWS_ACCESS_KEY_ID", "access-key-id"), ("AWS_SECRET_ACCESS_KEY", "secret-access-key")):
+        ref = {"secretKeyRef": {"name": "orchestrator-s3", "key": key, "optional": True}}
+        found.append({"name": var, "valueFrom": ref})
+    return found
 
 
 def volume_mounts() -> list[dict[str, Any]]:
+    """Per-pod scratch only. Artifacts and the projects' shared directories must be seen
+    by every pod and outlive them: an object store (ORCH_ARTIFACT_ROOT and
+    ORCH_WORKSPACE_ROOT, s3://...) or, in the dev overlay, one shared volume."""
     return [
         {"name": "tmp", "mountPath": "/tmp"},
         {"name": "run", "mountPath": "/var/run/orchestrator"},
-        {"name": "artifacts", "mountPath": "/var/lib/orchestrator/artifacts"},
     ]
 
 
 def volumes() -> list[dict[str, Any]]:
     return [
         {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
-        {"name": "run", "emptyDir": {"sizeLimit": "256Mi"}},
-        {"name": "artifacts", "emptyDir": {"sizeLimit": "1Gi"}},
+        {"name": "run", "emptyDir": {"sizeLimit": "1Gi"}},
     ]
 
 
@@ -391,6 +398,9 @@ def network_policies() -> list[dict[str, Any]]:
         # Kafka lives outside the namespace in prod (any address, port 9092); 8081 is an
         # optional Schema Registry.
         _np("orchestrator-kafka-egress", every, ["Egress"], egress=[{"ports": _ports(9092, 8081)}]),
+        # the object store (S3 over HTTPS) holding artifacts and workspaces: every service
+        # stores the artifacts of the events it emits
+        _np("orchestrator-object-store-egress", every, ["Egress"], egress=[{"ports": _ports(443)}]),
         _np(
             "orchestrator-postgres-egress",
             {
@@ -409,7 +419,7 @@ def network_policies() -> list[dict[str, Any]]:
                 ]
             },
             ["Egress"],
-            egress=[{"ports": _ports(443, 80)}],
+            egress=[{"ports": _ports(443, 80)}],  # executors: agents, package indexes
         ),
         _np(
             "metrics-scrape-ingress",

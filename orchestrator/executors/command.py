@@ -12,8 +12,10 @@ Options (all strings, from the spec's `executors` section):
 - `max_artifact_bytes` (50 MiB): a declared file larger than this is left out (and said so).
 
 The workspace is `<run dir>/workspaces/<task id, sanitized>/<attempt>-<round>`; the
-project's shared directory `<run dir>/workspaces/<project id>/project` survives every
-task and attempt of the project (dev writes code there, QA tests it, DevOps ships it).
+project's shared directory `<ORCH_WORKSPACE_ROOT>/<project id>/project` survives every
+task and attempt of the project (dev writes code there, QA tests it, DevOps ships it);
+the root is `<run dir>/workspaces` by default, or an fsspec URL such as
+`s3://bucket/workspaces` when the workers run in different pods (see `shared_dir`).
 The task's context is in environment variables (`ORCH_TASK_ID`, `ORCH_ROLE`, `ORCH_AREA`,
 `ORCH_ATTEMPT`, `ORCH_ROUND`, `ORCH_REQUIREMENTS`, `ORCH_PROJECT_ID`, `ORCH_WORKSPACE`,
 `ORCH_PROJECT_DIR`, `ORCH_SCOPE`) and in `task.json` in the workspace.
@@ -35,6 +37,7 @@ import mimetypes
 import os
 import re
 import shlex
+import shutil
 import signal
 import sys
 from dataclasses import asdict, dataclass
@@ -43,6 +46,7 @@ from pathlib import Path
 from orchestrator.config import Settings
 from orchestrator.envelope import Attachment
 from orchestrator.events import Role
+from orchestrator.executors import shared_dir
 from orchestrator.worker import Outcome, Work
 
 DEFAULT_TIMEOUT = "10m"
@@ -57,10 +61,33 @@ def sanitize(name: str) -> str:
 
 
 def project_dir(settings: Settings, work: Work) -> Path:
-    return settings.run_dir.resolve() / "workspaces" / sanitize(work.project_id) / "project"
+    """The directory the command sees as the project's: the shared one on a local root,
+    else this task's private copy of the remote one (see `shared_dir`)."""
+    if shared_dir.is_remote(settings.workspaces):
+        return workspace(settings, work).with_name(f"{work.attempt}-{work.round}.project")
+    return Path(settings.workspaces) / sanitize(work.project_id) / "project"
+
+
+async def pull_project(settings: Settings, work: Work, local: Path) -> shared_dir.Manifest | None:
+    """Before the command: the remote project directory copied into `local` (None: local root)."""
+    local_root = not shared_dir.is_remote(settings.workspaces)
+    if local_root:
+        local.mkdir(parents=True, exist_ok=True)
+        return None
+    shutil.rmtree(local, ignore_errors=True)  # a redelivered task starts from the remote state
+    remote = shared_dir.remote_prefix(settings.workspaces, sanitize(work.project_id))
+    return await asyncio.to_thread(shared_dir.pull, remote, local)
+
+
+async def push_project(settings: Settings, work: Work, local: Path,
+                       pulled: shared_dir.Manifest | None) -> None:
+    if pulled is not None:
+        remote = shared_dir.remote_prefix(settings.workspaces, sanitize(work.project_id))
+        await asyncio.to_thread(shared_dir.push, local, remote, pulled)
 
 
 def workspace(settings: Settings, work: Work) -> Path:
+    """The task's own scratch directory: always local (its outputs become artifacts)."""
     return (settings.run_dir.resolve() / "workspaces" / sanitize(work.task_id)
             / f"{work.attempt}-{work.round}")
 
@@ -91,11 +118,27 @@ class CommandRunner:
             if not template:
                 raise ValueError("option `run` (the command line) is missing")
             ws, shared = workspace(self.settings, work), project_dir(self.settings, work)
-            argv = command_line(template, work, ws, shared)
+            command_line(template, work, ws, shared)
         except (ValueError, KeyError, IndexError) as exc:
             return Outcome(False, f"command executor misconfigured: {exc}")
+        # the object store behind a remote workspace root may fail in many ways: each one
+        # fails the task with its reason. A cancelled command (lost partition) pushes nothing.
+        try:
+            pulled = await pull_project(self.settings, work, shared)
+        except Exception as exc:
+            return Outcome(False, f"pulling the project directory failed: {exc!r}")
+        outcome = await self._execute(work, ws, shared, template, timeout_s, cap, max_file)
+        try:
+            await push_project(self.settings, work, shared, pulled)
+        except Exception as exc:
+            return Outcome(False, f"pushing the project directory failed: {exc!r}",
+                           attachments=outcome.attachments)
+        return outcome
+
+    async def _execute(self, work: Work, ws: Path, shared: Path, template: str, timeout_s: float,
+                       cap: int, max_file: int) -> Outcome:
+        argv = command_line(template, work, ws, shared)
         ws.mkdir(parents=True, exist_ok=True)
-        shared.mkdir(parents=True, exist_ok=True)
         for stale in ("failures.txt", "smoke.txt"):
             (ws / stale).unlink(missing_ok=True)
         (ws / "task.json").write_text(json.dumps(

@@ -354,10 +354,9 @@ def test_network_policies_grant_what_each_service_needs() -> None:
         labels = _pod_template(obj)["metadata"]["labels"]
         component = labels["app.kubernetes.io/component"]
         egress = ports(labels, "egress")
-        assert {53, 9092} <= egress, _name(obj)
+        assert {53, 9092, 443} <= egress, _name(obj)  # 443: the object store
         assert (5432 in egress) == (component in ("projector", "api")), _name(obj)
-        assert ({80, 443} <= egress) == (component in ("dev", "qa", "devops")), _name(obj)
-        assert not ({80, 443} & egress) or component in ("dev", "qa", "devops"), _name(obj)
+        assert (80 in egress) == (component in ("dev", "qa", "devops")), _name(obj)
         ingress = ports(labels, "ingress")
         assert (9100 in ingress) or (8080 in ingress), f"{_name(obj)}: metrics not scrapeable"
     api_labels = next(
@@ -446,13 +445,33 @@ def test_writable_paths_are_volumes() -> None:
         pod = _pod_template(obj)
         for _, c in _containers(pod):
             mounts = {m["mountPath"] for m in c.get("volumeMounts", [])}
-            assert {"/tmp", "/var/run/orchestrator", "/var/lib/orchestrator/artifacts"} <= mounts, (
-                _name(obj)
-            )
+            assert {"/tmp", "/var/run/orchestrator"} <= mounts, _name(obj)
     (cm,) = [o for o in _render("base") if o["kind"] == "ConfigMap"]
     assert cm["data"]["ORCH_RUN_DIR"] == "/var/run/orchestrator"
-    assert cm["data"]["ORCH_ARTIFACT_ROOT"] == "/var/lib/orchestrator/artifacts"
     assert cm["data"]["HOME"] == "/tmp"
+
+
+def test_evidence_and_workspaces_are_shared_by_every_pod_and_outlive_it(target: str) -> None:
+    """Artifacts and the projects' shared directories: an object store, or a path on one
+    PersistentVolumeClaim that every orchestrator Deployment mounts, never a per-pod emptyDir."""
+    objects = _render(target)
+    (cm,) = [o for o in objects if o["kind"] == "ConfigMap"
+             and o["metadata"]["name"].startswith("orchestrator-config")]
+    for key in ("ORCH_ARTIFACT_ROOT", "ORCH_WORKSPACE_ROOT"):
+        root = cm["data"][key]
+        if root.startswith("s3://"):
+            continue
+        for obj in objects:
+            if obj["kind"] != "Deployment":
+                continue
+            spec = _pod_template(obj)["spec"]
+            claims = {v["name"]: v["persistentVolumeClaim"]["claimName"]
+                      for v in spec["volumes"] if "persistentVolumeClaim" in v}
+            mounted = {m["mountPath"]: m["name"] for m in spec["containers"][0]["volumeMounts"]}
+            backing = [claims.get(name) for path, name in mounted.items()
+                       if root == path or root.startswith(path.rstrip("/") + "/")]
+            assert backing and backing[0], f"{_name(obj)}: {key}={root} is not on a shared volume"
+            assert backing[0] == "orchestrator-shared", _name(obj)
 
 
 # ----------------------------------------------------------------------------- the CLI

@@ -86,12 +86,35 @@ def test_headers_route_without_decoding(sample: bytes) -> None:
         "type": b"project.completed", "event_id": b"e1", "request_id": b"r1"}
 
 
-def test_the_confluent_wire_format_round_trips_through_a_registry_client() -> None:
-    wire = codec.ConfluentCodec("mock://orchestrator-test", "orchestrator.events")
+def test_the_confluent_wire_format_round_trips_through_a_registry_client(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """confluent-kafka's in-process mock registry (a unit test; the real registry server is
+    in tests/integration/test_schema_registry.py when one can run)."""
+    registry = f"mock://orchestrator-test-{id(object())}"
     event = codec.decode(codec.encode(Event("e2", "p", "r", "c", 5, Actor(role=catalog.e.Role.PM),
                                              catalog.e.ModuleCompleted(area="web", tasks=3))))
-    data = wire.encode(event)
+    data = codec.encode(event, registry, "orchestrator.events")
     assert data[0] == 0  # magic byte, then a 4-byte schema id
-    assert wire.decode(data) == event
+    assert codec.decode(data, registry) == event
+    assert codec.decode(codec.encode(event), registry) == event  # readers take both formats
+    monkeypatch.delenv("ORCH_SCHEMA_REGISTRY_URL", raising=False)
+    codec._env_registry_url.cache_clear()
+    with pytest.raises(codec.DecodeError, match="no ORCH_SCHEMA_REGISTRY_URL"):
+        codec.decode(data)
+    with pytest.raises(codec.DecodeError, match="not in the registry"):
+        codec.decode(b"\x00\x00\x00\x7f\x7fbody", registry)
     with pytest.raises(codec.DecodeError):
-        wire.decode(b"\x07garbage")
+        codec.decode(b"\x07garbage", registry)
+
+
+def test_a_registry_setting_switches_what_producers_write() -> None:
+    from orchestrator import bus
+    from orchestrator.config import Settings
+
+    event = Event("e3", "p", "r", "c", 5, Actor(role=catalog.e.Role.PM),
+                  catalog.e.ModuleCompleted(area="web", tasks=3))
+    plain = bus.record_for(Settings(), event)[2]
+    registry = f"mock://orchestrator-settings-{id(object())}"
+    confluent = bus.record_for(Settings(schema_registry_url=registry), event)[2]
+    assert plain[:2] == codec.MARKER and confluent[0] == 0
+    assert codec.decode(confluent, registry) == codec.decode(plain) == event
