@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     replication_factor: int = 1
     min_insync_replicas: int = 1
     health_port: int = 0
+    health_host: str = "127.0.0.1"  # 0.0.0.0 in a container (the manifests set it)
     max_spec_bytes: int = 1024 * 1024
     max_record_bytes: int = 900 * 1024
     worker_concurrency: int = 8

@@ -18,7 +18,7 @@ Readiness = Callable[[], tuple[bool, str]]
 
 
 def serve(port: int, registry: CollectorRegistry, ready: Readiness,
-          host: str = "0.0.0.0") -> ThreadingHTTPServer:
+          host: str = "127.0.0.1") -> ThreadingHTTPServer:
     """Start serving on `port` (0 picks one) in a daemon thread; returns the server."""
 
     class Handler(BaseHTTPRequestHandler):

@@ -29,7 +29,7 @@ def run(defn: ActorDef, area: str, settings: Settings) -> None:
         return ok, f"{len(loop.positions)} partitions restored" if ok else "joining the group"
 
     if settings.health_port:
-        health.serve(settings.health_port, parts.metrics.registry, ready)
+        health.serve(settings.health_port, parts.metrics.registry, ready, settings.health_host)
 
     def stop(*_: object) -> None:
         loop.stopping = True

@@ -220,7 +220,8 @@ def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
     ready = threading.Event()
     if settings.health_port:
         health.serve(settings.health_port, CollectorRegistry(),
-                     lambda: (ready.is_set(), "projecting" if ready.is_set() else "connecting"))
+                     lambda: (ready.is_set(), "projecting" if ready.is_set() else "connecting"),
+                     settings.health_host)
     log.info("projecting %s into schema %s", settings.events_topic, schema)
     letters = letterer(settings)
     while not stop.is_set():

@@ -101,7 +101,7 @@ def fleet(stack: Settings) -> Iterator[Fleet]:
     cluster = Cluster(
         objects,
         config={"ORCH_KAFKA_BOOTSTRAP": stack.bootstrap, "ORCH_TOPIC_PREFIX": prefix,
-                "ORCH_API_HOST": "127.0.0.1"},
+                "ORCH_API_HOST": "127.0.0.1", "ORCH_HEALTH_HOST": "127.0.0.1"},
         secrets={("orchestrator-db", "url"): stack.dsn,
                  ("orchestrator-db", "reader-url"): _reader_url(stack)},
         volumes=run / "volumes")
