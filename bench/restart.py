@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, Producer
 from confluent_kafka.admin import AdminClient
 
 from bench.common import rss_kb
@@ -84,8 +84,7 @@ def caught_up(settings: Settings, timeout: float) -> float:
     admin = AdminClient(bus.client_config(settings))
     probe = demo_consumer(settings)
     topic = settings.events_topic
-    ends = {p: probe.get_watermark_offsets(TopicPartition(topic, p), 10, cached=False)[1]
-            for p in range(settings.partitions)}
+    ends = bus.end_offsets(probe, topic, range(settings.partitions))
     probe.close()
     started = time.monotonic()
     while time.monotonic() - started < timeout:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from orchestrator import codec
@@ -115,6 +115,29 @@ def partitions(settings: Settings, topics: list[str], timeout: float = 30.0) -> 
     meta = AdminClient(client_config(settings)).list_topics(timeout=timeout)
     return {t: len(meta.topics[t].partitions) for t in topics
             if t in meta.topics and meta.topics[t].error is None}
+
+
+def end_offsets(consumer: Consumer, topic: str, partitions: Iterable[int],
+                timeout: float = 30.0) -> dict[int, int]:
+    """The end (high watermark) of each partition, asked of its leader. Right after a topic is
+    created or a broker restarts the leader may not serve yet: retriable errors are retried."""
+    deadline = time.monotonic() + timeout
+    out: dict[int, int] = {}
+    for p in partitions:
+        while True:
+            try:
+                out[p] = consumer.get_watermark_offsets(TopicPartition(topic, p), 5.0, cached=False)[1]
+                break
+            except KafkaException as exc:
+                if (not exc.args[0].retriable() and exc.args[0].code() not in _LEADER_MOVING) \
+                        or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    return out
+
+
+_LEADER_MOVING = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                  KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TIMED_OUT)
 
 
 def wait_for_leaders(admin: AdminClient, topics: list[str], timeout: float) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator import codec
+from orchestrator import bus, codec
 from orchestrator.bus import Publisher, consumer_config
 from orchestrator.config import Settings
 from orchestrator.envelope import Actor, Event, derive_id
@@ -51,8 +51,7 @@ def follow(settings: Settings, since_ms: int, timeout: float,
         parts = meta.topics[settings.events_topic].partitions
         # the end offsets first: a partition with nothing since `since_ms` yet answers -1
         # (the end *when fetching starts*), which would skip events written in between
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(settings.events_topic, p), 10)[1]
-                for p in parts}
+        ends = bus.end_offsets(consumer, settings.events_topic, parts)
         start = [TopicPartition(settings.events_topic, p, since_ms) for p in parts]
         found = consumer.offsets_for_times(start, timeout=10)
         consumer.assign([tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, ends[tp.partition])

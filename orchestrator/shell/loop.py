@@ -226,8 +226,7 @@ class Loop:
 
     def _ends(self) -> dict[int, int]:
         topic = self.parts.topic
-        return {p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), 2.0, cached=False)[1]
-                for p in self.positions}
+        return bus.end_offsets(self.consumer, topic, list(self.positions), timeout=2.0)
 
     def _client_error(self, error: KafkaError) -> None:
         log.warning("kafka: %s", error)

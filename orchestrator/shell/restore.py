@@ -64,8 +64,7 @@ def read_to_end(parts: Parts, topic: str, partitions: list[int]) -> dict[int, di
     reader = _reader(parts)
     latest: dict[int, dict[bytes, bytes | None]] = {p: {} for p in partitions}
     try:
-        ends = {p: reader.get_watermark_offsets(TopicPartition(topic, p), TIMEOUT_S, cached=False)[1]
-                for p in partitions}
+        ends = bus.end_offsets(reader, topic, partitions, TIMEOUT_S)
         todo = {p for p in partitions if ends[p] > 0}
         reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in todo])
         deadline = time.monotonic() + TIMEOUT_S

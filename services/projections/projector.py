@@ -145,8 +145,7 @@ def high_watermarks(settings: Settings) -> dict[int, int]:
     consumer = Consumer(bus.consumer_config(settings, f"projector-probe-{uuid.uuid4()}"))
     try:
         topic = settings.events_topic
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
-                for p in _partitions(consumer, topic)}
+        return bus.end_offsets(consumer, topic, _partitions(consumer, topic))
     finally:
         consumer.close()
 
