@@ -198,9 +198,11 @@ def chart(r: dict[str, Any], path: Path) -> str:
     return f"chart written to {_shown(path)}"
 
 
-def write(r: dict[str, Any], results: Path) -> None:
+def write(r: dict[str, Any], results: Path, name: str = "latest") -> None:
+    """`name`.json and .md (and latest.png for a whole run); a partial run (`--only`) has its own name."""
     results.mkdir(parents=True, exist_ok=True)
     r["targets"] = targets.all_targets(r)
-    r["chart"] = chart(r, results / "latest.png")
-    (results / "latest.json").write_text(json.dumps(r, indent=2, sort_keys=True, default=str) + "\n")
-    (results / "latest.md").write_text(markdown(r))
+    if name == "latest":
+        r["chart"] = chart(r, results / "latest.png")
+    (results / f"{name}.json").write_text(json.dumps(r, indent=2, sort_keys=True, default=str) + "\n")
+    (results / f"{name}.md").write_text(markdown(r))

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     max_record_bytes: int = 900 * 1024
     worker_concurrency: int = 8
     api_port: int = 8080
+    api_workers: int = 1  # API processes (uvicorn workers)
+    api_access_log: bool = False
+    after_timeout_ms: int = 10_000  # how long a read with ?after=TOKEN waits at most
 
     @property
     def state_file(self) -> Path:

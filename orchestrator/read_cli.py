@@ -113,11 +113,10 @@ def events(project: str = typer.Argument(None), request: str = typer.Option(None
         fail("give a PROJECT or --request ID")
     with database() as conn:
         if request is not None:
-            rows = views.request_events(conn, request)
+            rows, found, _ = views.request(conn, request)
             if not rows:
                 fail(f"no events for request {request!r}")
-            data: Any = {"request_id": request, "events": rows,
-                         "tasks": evidence.by_task(rows, views.request_tasks(conn, request))}
+            data: Any = {"request_id": request, "events": rows, "tasks": evidence.by_task(rows, found)}
         else:
             rows = views.list_events(conn, project, 100_000, None)
             if not rows:

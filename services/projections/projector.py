@@ -4,7 +4,8 @@ A plain consumer assigned every partition of the events topic; its positions liv
 projection's own `positions` table and each batch commits rows and positions in ONE
 transaction, so a crash never skips or double-applies an event. The stored positions are
 the truth: if they differ from what this process last wrote (a rebuild swapped the schema,
-or another projector ran), the partition is re-read from the stored offset.
+or another projector ran), the partition is re-read from the stored offset, on a fresh
+connection (prepared statements of a swapped-out schema go with the old one).
 """
 
 from __future__ import annotations
@@ -13,26 +14,27 @@ import argparse
 import logging
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
-from prometheus_client import CollectorRegistry
-from psycopg.types.json import Jsonb
 
 from orchestrator import bus, codec, config, health
 from orchestrator.config import Settings
-from services.projections import views
-from services.projections.projection import Position, event_row, project
+from orchestrator.envelope import Event
+from services.projections import projection, views, writes
+from services.projections.metrics import ProjectorMetrics
+from services.projections.projection import Position
 
 log = logging.getLogger("orchestrator.projector")
 
-BATCH = 500
+BATCH = 2000  # records per transaction at most (a rebuild takes BULK_BATCH)
+BULK_BATCH = 10_000
 WAIT = 0.1
 RETRY = 1.0
-_JSON = frozenset({"artifacts", "payload", "errors"})
 
 
 class Record(NamedTuple):
@@ -47,47 +49,52 @@ def _record(msg: Message) -> Record:
     return Record(partition, offset, msg.value())
 
 
-def _adapt(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: Jsonb(v) if k in _JSON else v for k, v in params.items()}
-
-
 def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
-          expected: dict[int, int]) -> dict[int, int]:
+          expected: dict[int, int], seen: set[str] | None = None,
+          metrics: ProjectorMetrics | None = None, notify: str | None = None) -> dict[int, int]:
     """Apply `records` and their positions in one transaction.
 
     Returns {partition: stored offset} for partitions whose stored position is not the one
     `expected` holds; their records are left unapplied and the caller re-reads from there.
+    `seen` replaces the lookup of known event ids (a rebuild loads `events` without indexes);
+    `notify` is the channel that hears of the commit (readers waiting for a position).
     """
     with conn.transaction():
-        conn.execute(views.SQL["lock_positions"])
-        stored = dict(conn.execute(views.SQL["positions"], (topic,)).fetchall())
+        conn.execute(writes.SQL["lock_positions"])
+        stored = dict(conn.execute(writes.SQL["positions"], (topic,)).fetchall())
         touched = {r.partition for r in records}
         reseek = {p: stored.get(p, 0) for p in touched if stored.get(p, 0) != expected.get(p, 0)}
         keep = [r for r in records if r.partition not in reseek]
-        decoded = []
-        with conn.cursor() as cur:
-            for r in keep:
-                try:
-                    decoded.append((r, codec.decode(r.value)))
-                except codec.DecodeError as exc:
-                    cur.execute(views.SQL["dead_letter"], (topic, r.partition, r.offset, str(exc)))
-            ids = [e.event_id for _, e in decoded]
-            known = {row[0] for row in cur.execute(views.SQL["known_events"], (ids,))} if ids else set()
-            with conn.pipeline():
-                for r, event in decoded:
-                    if event.event_id in known:  # a duplicate delivery: changes nothing
-                        continue
-                    known.add(event.event_id)
-                    at = Position(topic, r.partition, r.offset)
-                    cur.execute(views.SQL["event"], _adapt(event_row(event, at)))
-                    for op in project(event):
-                        cur.execute(views.SQL[op.statement], _adapt(op.params))
-                nexts: dict[int, int] = {}
-                for r in keep:
-                    nexts[r.partition] = max(nexts.get(r.partition, 0), r.offset + 1)
-                for p, offset in nexts.items():
-                    cur.execute(views.SQL["position"], (topic, p, offset))
+        decoded: list[tuple[Record, Event]] = []
+        for r in keep:
+            try:
+                decoded.append((r, codec.decode(r.value)))
+            except codec.DecodeError as exc:
+                conn.execute(writes.SQL["dead_letter"], (topic, r.partition, r.offset, str(exc)))
+        ids = [e.event_id for _, e in decoded]
+        known = (seen & set(ids)) if seen is not None else writes.known(conn, ids)
+        fresh = []
+        for r, event in decoded:
+            if event.event_id not in known:  # else a duplicate delivery: changes nothing
+                known.add(event.event_id)
+                fresh.append((r, event))
+        if seen is not None:
+            seen.update(ids)
+        rows = writes.load(conn, projection.touched([e for _, e in fresh]))
+        for _, event in fresh:
+            projection.fold(rows, event)
+        writes.write(conn, rows, (writes.event_row(e, Position(topic, r.partition, r.offset))
+                                  for r, e in fresh))
+        nexts: dict[int, int] = {}
+        for r in keep:
+            nexts[r.partition] = max(nexts.get(r.partition, 0), r.offset + 1)
+        if nexts:
+            writes.positions(conn, topic, nexts)
+        if notify:
+            conn.execute(writes.SQL["notify"], (notify,))
     expected.update(nexts)
+    if metrics is not None:
+        metrics.applied(len(fresh), len(decoded) - len(fresh), len(keep) - len(decoded))
     return reseek
 
 
@@ -99,71 +106,101 @@ def _partitions(consumer: Consumer, topic: str) -> list[int]:
     return sorted(found.partitions)
 
 
-def high_watermarks(settings: Settings) -> dict[int, int]:
+def high_watermarks(settings: Settings, timeout: float = 30.0) -> dict[int, int]:
+    """The end offset of every partition (retried while a new topic's leaders settle)."""
     consumer = Consumer(bus.consumer_config(settings, f"projector-probe-{uuid.uuid4()}"))
+    deadline = time.monotonic() + timeout
     try:
         topic = settings.events_topic
-        return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10, cached=False)[1]
-                for p in _partitions(consumer, topic)}
+        while True:
+            try:
+                return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10,
+                                                          cached=False)[1]
+                        for p in _partitions(consumer, topic)}
+            except KafkaException as exc:
+                if not exc.args[0].retriable() or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
     finally:
         consumer.close()
 
 
+def _poll(consumer: Consumer, limit: int, targets: dict[int, int] | None,
+          eof: dict[int, int]) -> list[Record]:
+    """What is there now, up to `limit`: the first record may take WAIT, the rest none."""
+    first = consumer.poll(WAIT)
+    msgs = [] if first is None else [first, *consumer.consume(limit - 1, 0)]
+    records = []
+    for msg in msgs:
+        err = msg.error()
+        if err is None:
+            record = _record(msg)
+            if targets is None or record.offset < targets.get(record.partition, 0):
+                records.append(record)
+        elif err.code() == KafkaError._PARTITION_EOF:
+            eof[msg.partition() or 0] = msg.offset() or 0
+        elif err.fatal():
+            raise KafkaException(err)
+        else:
+            log.warning("consumer: %s", err)
+    return records
+
+
 def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
         targets: dict[int, int] | None = None, stop: threading.Event | None = None,
-        ready: threading.Event | None = None) -> int:
+        ready: threading.Event | None = None, bulk: bool = False,
+        metrics: ProjectorMetrics | None = None) -> int:
     """Project the log into `schema` until `stop` is set, or until every partition has reached
     its offset in `targets` (records at or past a target are not applied). Returns the number of
-    records read. `ready` is set once the database answers and every partition is assigned."""
+    records read. `ready` is set once the database answers and every partition is assigned.
+    `bulk`: a fresh schema whose `events` has no indexes yet (views.defer_indexes)."""
     dsn = dsn or settings.dsn
     views.migrate(dsn, schema)
     topic = settings.events_topic
     stop = stop or threading.Event()
     consumer = Consumer(bus.consumer_config(
         settings, f"projector-{uuid.uuid4()}", **{"enable.auto.commit": False, "enable.partition.eof": True}))
-    read = 0
+    read, seen = 0, (set[str]() if bulk else None)
+    conn = views.connect(dsn, schema, autocommit=True)
     try:
-        with views.connect(dsn, schema, autocommit=True, prepare_threshold=None) as conn:
-            stored = dict(conn.execute(views.SQL["positions"], (topic,)).fetchall())
-            parts = _partitions(consumer, topic)
-            expected = {p: stored.get(p, 0) for p in parts}
-            consumer.assign([TopicPartition(topic, p, stored.get(p, OFFSET_BEGINNING)) for p in parts])
-            if ready is not None:
-                ready.set()
-            eof: dict[int, int] = {}
-            while not stop.is_set():
-                if targets is not None and all(
-                        expected.get(p, 0) >= t or eof.get(p, -1) >= t for p, t in targets.items()):
-                    break
-                records = []
-                for msg in consumer.consume(BATCH, WAIT):
-                    err = msg.error()
-                    if err is None:
-                        record = _record(msg)
-                        if targets is None or record.offset < targets.get(record.partition, 0):
-                            records.append(record)
-                    elif err.code() == KafkaError._PARTITION_EOF:
-                        eof[msg.partition() or 0] = msg.offset() or 0
-                    elif err.fatal():
-                        raise KafkaException(err)
-                    else:
-                        log.warning("consumer: %s", err)
-                if not records:
-                    continue
+        stored = dict(conn.execute(writes.SQL["positions"], (topic,)).fetchall())
+        parts = _partitions(consumer, topic)
+        expected = {p: stored.get(p, 0) for p in parts}
+        consumer.assign([TopicPartition(topic, p, stored.get(p, OFFSET_BEGINNING)) for p in parts])
+        if ready is not None:
+            ready.set()
+        eof: dict[int, int] = {}
+        while not stop.is_set():
+            if targets is not None and all(
+                    expected.get(p, 0) >= t or eof.get(p, -1) >= t for p, t in targets.items()):
+                break
+            records = _poll(consumer, BULK_BATCH if bulk else BATCH, targets, eof)
+            if records:
                 read += len(records)
-                for p, offset in apply(conn, topic, records, expected).items():
+                started = time.perf_counter()
+                reseek = apply(conn, topic, records, expected, seen, metrics, writes.channel(schema))
+                if metrics is not None:
+                    metrics.batch(len(records), time.perf_counter() - started)
+                if reseek:
+                    conn.close()
+                    conn = views.connect(dsn, schema, autocommit=True)
+                for p, offset in reseek.items():
                     log.info("partition %d: stored position is %d, re-reading from there", p, offset)
                     consumer.seek(TopicPartition(topic, p, offset))
                     expected[p] = offset
                     eof.pop(p, None)
+            if metrics is not None:
+                metrics.lag(consumer, topic, expected)
     finally:
+        conn.close()
         consumer.close()
     return read
 
 
-def run_until_caught_up(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None) -> int:
+def run_until_caught_up(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
+                        bulk: bool = False) -> int:
     """Project every record that is on the log now, then return."""
-    return run(settings, schema, dsn, targets=high_watermarks(settings))
+    return run(settings, schema, dsn, targets=high_watermarks(settings), bulk=bulk)
 
 
 def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
@@ -171,13 +208,14 @@ def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     ready = threading.Event()
+    metrics = ProjectorMetrics()
     if settings.health_port:
-        health.serve(settings.health_port, CollectorRegistry(),
+        health.serve(settings.health_port, metrics.registry,
                      lambda: (ready.is_set(), "projecting" if ready.is_set() else "connecting"))
     log.info("projecting %s into schema %s", settings.events_topic, schema)
     while not stop.is_set():
         try:
-            run(settings, schema, stop=stop, ready=ready)
+            run(settings, schema, stop=stop, ready=ready, metrics=metrics)
         except psycopg.OperationalError as exc:  # the database went away: resume from its positions
             ready.clear()
             log.warning("database unavailable (%s); retrying in %.0fs", exc, RETRY)
