@@ -136,7 +136,8 @@ TASK = (f"SELECT row_to_json(x)::text FROM (SELECT {TASK_COLS}, " + _agg(
 REQUEST = ("SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE request_id = %s",
                             'r.occurred_at, r.partition, r."offset"', "text")
            + ", " + _agg(f"SELECT {TASK_COLS} FROM tasks WHERE project_id IN "
-                         "(SELECT DISTINCT project_id FROM events WHERE request_id = %s)", "r.task_id", "text")
+                         "(SELECT DISTINCT project_id FROM events WHERE request_id = %s)",
+                         "r.task_id", "text")
            + ", (SELECT errors::text FROM rejections WHERE request_id = %s)")
 PROJECT_EXISTS = "EXISTS (SELECT 1 FROM projects WHERE project_id = %s)"
 

@@ -118,7 +118,8 @@ def test_heartbeats_change_no_read_model_but_are_logged() -> None:
 
 
 def test_touched_names_every_project_and_task_the_fold_reads() -> None:
-    keys = touched([assigned("a"), ev(QaFailed("qa", "backend", "dev", 1, 0, ())), ev(SpecRejected(()), pid="")])
+    keys = touched([assigned("a"), ev(QaFailed("qa", "backend", "dev", 1, 0, ())),
+                    ev(SpecRejected(()), pid="")])
     assert keys.projects == ["p"] and keys.tasks == ["a", "dev", "qa"]
 
 

@@ -40,7 +40,8 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     app.state.registry = CollectorRegistry()
     for router in (health.router, projects.router, tasks.router, requests.router, alerts.router,
                    specs.router, tasks.writes):
-        app.include_router(router)
+        # the routes themselves, not the router: an included router is matched as one more layer
+        app.router.routes.extend(router.routes)
     return Edge(app, ctx, app.state.registry)
 
 
