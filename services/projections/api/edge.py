@@ -13,8 +13,9 @@ from urllib.parse import parse_qs
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from services.projections.api.consistency import REACHED, Token
+from orchestrator.position import Token
 from services.projections.api.context import Context
+from services.projections.waiting import REACHED, check
 
 Scope = dict[str, Any]
 Send = Any
@@ -60,7 +61,7 @@ class Edge:
         except ValueError as exc:
             await answer(send, 422, {"detail": str(exc)})
             return True
-        query, params = token.check()
+        query, params = check(token)
 
         async def projected() -> bool:
             row = await self.ctx.one(query, params)

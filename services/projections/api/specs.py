@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 
 from orchestrator import client
-from services.projections.api.consistency import Token
+from orchestrator.position import Token
 from services.projections.api.context import context
 
 router = APIRouter()

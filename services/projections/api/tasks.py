@@ -17,8 +17,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from orchestrator import artifacts, callbacks
+from orchestrator.position import Token
 from services.projections import verdicts, views
-from services.projections.api.consistency import Token
 from services.projections.api.context import Context, context
 from services.projections.api.paging import json_response
 
