@@ -26,9 +26,9 @@ PARTS = ("codec", "baselines", "throughput", "latency", "big_spec", "projection"
 SIZES = {
     # kafka n, pg n, codec n, P, T, low-load projects, big-spec runs, timeout, rebuild events
     "full": dict(kafka=100_000, pg=100_000, codec=20_000, projects=40, reqs=5, low=6, big=3, timeout=300,
-                 rebuild=200_000, api=dict(projects=10_000, seconds=10, requests=200_000)),
+                 rebuild=200_000, api=dict(projects=10_000, seconds=10, requests=1_000_000)),
     "quick": dict(kafka=20_000, pg=20_000, codec=5_000, projects=10, reqs=5, low=2, big=1, timeout=120,
-                  rebuild=20_000, api=dict(projects=1_000, seconds=4, requests=40_000)),
+                  rebuild=20_000, api=dict(projects=1_000, seconds=4, requests=400_000)),
 }
 
 
