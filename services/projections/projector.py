@@ -16,6 +16,8 @@ import signal
 import threading
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
@@ -24,7 +26,7 @@ from orchestrator import bus, config, health
 from orchestrator.config import Settings
 from services.projections import views, writes
 from services.projections.metrics import ProjectorMetrics
-from services.projections.recorder import Record, apply
+from services.projections.recorder import Decoded, Record, apply, decode
 
 log = logging.getLogger("orchestrator.projector")
 
@@ -62,9 +64,9 @@ def high_watermarks(settings: Settings, timeout: float = 30.0) -> dict[int, int]
 
 
 def _poll(consumer: Consumer, limit: int, targets: dict[int, int] | None,
-          eof: dict[int, int]) -> list[Record]:
-    """What is there now, up to `limit`: the first record may take WAIT, the rest none."""
-    first = consumer.poll(WAIT)
+          eof: dict[int, int], wait: float) -> list[Record]:
+    """What is there now, up to `limit`: the first record may take `wait`, the rest none."""
+    first = consumer.poll(wait)
     msgs = [] if first is None else [first, *consumer.consume(limit - 1, 0)]
     records = []
     for msg in msgs:
@@ -80,6 +82,15 @@ def _poll(consumer: Consumer, limit: int, targets: dict[int, int] | None,
         else:
             log.warning("consumer: %s", err)
     return records
+
+
+def _apply(conn: psycopg.Connection[Any], topic: str, batch: list[Decoded], expected: dict[int, int],
+           seen: set[str] | None, metrics: ProjectorMetrics | None, notify: str) -> dict[int, int]:
+    started = time.perf_counter()
+    reseek = apply(conn, topic, batch, expected, seen, metrics, notify)
+    if metrics is not None:
+        metrics.batch(len(batch), time.perf_counter() - started)
+    return reseek
 
 
 def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
@@ -106,27 +117,35 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
         if ready is not None:
             ready.set()
         eof: dict[int, int] = {}
-        while not stop.is_set():
-            if targets is not None and all(
-                    expected.get(p, 0) >= t or eof.get(p, -1) >= t for p, t in targets.items()):
-                break
-            records = _poll(consumer, BULK_BATCH if bulk else BATCH, targets, eof)
-            if records:
+        with ThreadPoolExecutor(1, thread_name_prefix="projector-db") as db:
+            pending: Future[dict[int, int]] | None = None
+            while not stop.is_set():
+                done = targets is not None and all(
+                    expected.get(p, 0) >= t or eof.get(p, -1) >= t for p, t in targets.items())
+                if done and pending is None:
+                    break
+                # the next batch is read and decoded while the database commits the last one
+                records = [] if done else _poll(consumer, BULK_BATCH if bulk else BATCH, targets, eof,
+                                                0 if pending else WAIT)
                 read += len(records)
-                started = time.perf_counter()
-                reseek = apply(conn, topic, records, expected, seen, metrics, writes.channel(schema))
+                batch = decode(records)
+                if pending is not None:
+                    reseek = pending.result()
+                    pending = None
+                    if reseek:
+                        conn.close()
+                        conn = views.connect(dsn, schema, autocommit=True)
+                        batch = [d for d in batch if d[0].partition not in reseek]
+                    for p, offset in reseek.items():
+                        log.info("partition %d: stored position is %d, re-reading from there", p, offset)
+                        consumer.seek(TopicPartition(topic, p, offset))
+                        expected[p] = offset
+                        eof.pop(p, None)
+                if batch:
+                    pending = db.submit(_apply, conn, topic, batch, expected, seen, metrics,
+                                        writes.channel(schema))
                 if metrics is not None:
-                    metrics.batch(len(records), time.perf_counter() - started)
-                if reseek:
-                    conn.close()
-                    conn = views.connect(dsn, schema, autocommit=True)
-                for p, offset in reseek.items():
-                    log.info("partition %d: stored position is %d, re-reading from there", p, offset)
-                    consumer.seek(TopicPartition(topic, p, offset))
-                    expected[p] = offset
-                    eof.pop(p, None)
-            if metrics is not None:
-                metrics.lag(consumer, topic, expected)
+                    metrics.lag(consumer, topic, expected)
     finally:
         conn.close()
         consumer.close()

@@ -29,10 +29,23 @@ class Record(NamedTuple):
         return Record(partition, offset, msg.value())
 
 
-def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
+Decoded = tuple[Record, Event | str]  # the event, or why it could not be decoded
+
+
+def decode(records: Sequence[Record]) -> list[Decoded]:
+    out: list[Decoded] = []
+    for r in records:
+        try:
+            out.append((r, codec.decode(r.value)))
+        except codec.DecodeError as exc:
+            out.append((r, str(exc)))
+    return out
+
+
+def apply(conn: psycopg.Connection[Any], topic: str, batch: Sequence[Decoded],
           expected: dict[int, int], seen: set[str] | None = None,
           metrics: ProjectorMetrics | None = None, notify: str | None = None) -> dict[int, int]:
-    """Apply `records` and their positions in one transaction.
+    """Apply a decoded batch and its positions in one transaction.
 
     Returns {partition: stored offset} for partitions whose stored position is not the one
     `expected` holds; their records are left unapplied and the caller re-reads from there.
@@ -42,15 +55,17 @@ def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
     with conn.transaction():
         conn.execute(writes.SQL["lock_positions"])
         stored = dict(conn.execute(writes.SQL["positions"], (topic,)).fetchall())
-        touched = {r.partition for r in records}
+        touched = {r.partition for r, _ in batch}
         reseek = {p: stored.get(p, 0) for p in touched if stored.get(p, 0) != expected.get(p, 0)}
-        keep = [r for r in records if r.partition not in reseek]
+        keep = [r for r, _ in batch if r.partition not in reseek]
         decoded: list[tuple[Record, Event]] = []
-        for r in keep:
-            try:
-                decoded.append((r, codec.decode(r.value)))
-            except codec.DecodeError as exc:
-                conn.execute(writes.SQL["dead_letter"], (topic, r.partition, r.offset, str(exc)))
+        for r, found in batch:
+            if r.partition in reseek:
+                continue
+            if isinstance(found, str):
+                conn.execute(writes.SQL["dead_letter"], (topic, r.partition, r.offset, found))
+            else:
+                decoded.append((r, found))
         ids = [e.event_id for _, e in decoded]
         known = (seen & set(ids)) if seen is not None else writes.known(conn, ids)
         fresh = []
