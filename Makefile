@@ -42,7 +42,8 @@ $(VENV)/.bench: $(STAMP)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[bench]'
 	touch $@
 
-bench: install tools $(VENV)/.bench
+bench: install $(VENV)/.bench
+	@scripts/ensure-tools.sh bench
 	$(BIN)/python -m bench.run
 
 # fault battery (pytest marker `reliability`); figures -> reliability/latest.md and .json

@@ -1,13 +1,13 @@
-"""Part 6 and 7: projection rebuild speed and API latency, against baselines of the same run.
+"""The projector: live and rebuild speed against raw consume+decode of the same run, and
+how soon a produced event is visible to a reader.
 
 The log is synthetic but shaped like real projects (one module, a dev/QA pair and a
 deploy each, ~20 events), produced with the real codec; the read model is built by the
-real projector, rebuilt by `projections rebuild`, and read by the real API over HTTP.
+real projector and rebuilt by `projections rebuild --verify`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import statistics
 import subprocess
@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-import httpx
+import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
 from orchestrator import bus, codec
@@ -47,8 +47,7 @@ from orchestrator.events import (
     TaskVerified,
 )
 from orchestrator.projections_cli import rebuild
-from orchestrator.stack.proc import free_port
-from services.projections import projector, views
+from services.projections import projector, views, writes
 
 
 def project_events(n: int, t0: int) -> list[Event]:
@@ -122,49 +121,46 @@ def consume_and_decode(settings: Settings) -> dict[str, float]:
     return {"events": count, "seconds": seconds, "events_per_s": count / seconds}
 
 
-def api_latency(settings: Settings, schema: str, projects: int, clients: int,
-                per_client: int) -> dict[str, Any]:
-    """`orchestrator service api` as its own process, loaded by `clients` concurrent clients."""
-    port = free_port()
+def visibility(settings: Settings, schema: str, samples: int, gap_s: float = 0.02) -> dict[str, Any]:
+    """Event produced -> its row visible to a reader, at low load: one event at a time, the live
+    projector (`orchestrator service projector`) its own process, the reader woken by its NOTIFY."""
     env = {**os.environ, "ORCH_KAFKA_BOOTSTRAP": settings.bootstrap, "ORCH_DATABASE_URL": settings.dsn,
-           "ORCH_READER_DATABASE_URL": settings.dsn, "ORCH_PROJECTION_SCHEMA": schema,
-           "ORCH_API_PORT": str(port), "ORCH_TOPIC_PREFIX": settings.topic_prefix}
-    server = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "service", "api"], env=env,
+           "ORCH_PROJECTION_SCHEMA": schema, "ORCH_TOPIC_PREFIX": settings.topic_prefix}
+    server = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "service", "projector"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-
-    async def load(path_of: Any) -> list[float]:
-        times: list[float] = []
-        limits = httpx.Limits(max_connections=clients)
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
-            async def client(k: int) -> None:
-                for i in range(per_client):
-                    t = time.perf_counter()
-                    r = await http.get(path_of((k * per_client + i) % projects))
-                    r.raise_for_status()
-                    times.append(time.perf_counter() - t)
-            await asyncio.gather(*[client(k) for k in range(clients)])
-        return times
-
-    out: dict[str, Any] = {"clients": clients, "requests_per_route": clients * per_client}
+    publisher = bus.Publisher(settings)
+    times: list[float] = []
     try:
-        for name, path in (("project", lambda n: f"/projects/bench-{n:06d}"),
-                           ("tasks", lambda n: f"/projects/bench-{n:06d}/tasks")):
-            times = sorted(asyncio.run(load(path)))
-            out[name] = {"p50_ms": 1000 * statistics.median(times),
-                         "p99_ms": 1000 * times[int(0.99 * (len(times) - 1))],
-                         "rps": len(times) / sum(times) * clients}
+        with views.connect(settings.dsn, schema, autocommit=True) as conn:
+            conn.execute(f"LISTEN {writes.channel(schema)}")
+            events = [e for n in range(samples // 20 + 2) for e in project_events(900_000 + n, 1)]
+            warm_up, events = events[0], events[1:samples + 1]
+            publisher.publish_sync([warm_up])  # the first one waits for the projector to start
+            if not _visible(conn, warm_up.event_id, deadline=time.monotonic() + 60):
+                raise RuntimeError("the projector did not start within 60 s")
+            for event in events:
+                started = time.perf_counter()
+                publisher.publish_sync([event])
+                if not _visible(conn, event.event_id, deadline=time.monotonic() + 30):
+                    raise RuntimeError(f"event {event.event_id} not visible within 30 s")
+                times.append(time.perf_counter() - started)
+                time.sleep(gap_s)  # low load: one event in flight, then a pause
     finally:
+        publisher.close()
         server.terminate()
         server.wait(10)
-    return out
+    ms = sorted(1000 * t for t in times)
+    return {"samples": len(ms), "p50_ms": statistics.median(ms), "p99_ms": ms[int(0.99 * (len(ms) - 1))],
+            "max_ms": ms[-1]}
+
+
+def _visible(conn: psycopg.Connection[Any], event_id: str, deadline: float) -> bool:
+    while time.monotonic() < deadline:
+        if conn.execute("SELECT 1 FROM events WHERE event_id = %s", (event_id,)).fetchone():
+            return True
+        for _ in conn.notifies(timeout=max(0.0, deadline - time.monotonic()), stop_after=1):
+            pass
+    return False
 
 
 def run(settings: Settings, events: int, copy_rows_per_s: float | None) -> dict[str, Any]:
@@ -173,7 +169,7 @@ def run(settings: Settings, events: int, copy_rows_per_s: float | None) -> dict[
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     views.migrate(settings.dsn, schema)
     t = time.perf_counter()
-    live = projector.run_until_caught_up(settings, schema)
+    live = projector.run_until_caught_up(settings, schema)  # as the live projector does it: no bulk
     live_s = time.perf_counter() - t
     rebuilt = rebuild(settings, verify=True, live=schema)
     rate = rebuilt.records / rebuilt.seconds
@@ -186,5 +182,5 @@ def run(settings: Settings, events: int, copy_rows_per_s: float | None) -> dict[
         "rebuild_vs_raw_consume_decode": rate / raw["events_per_s"],
         "rebuild_vs_copy_rows": rate / copy_rows_per_s if copy_rows_per_s else None,
     }
-    result["api"] = api_latency(settings, schema, made // 20, clients=50, per_client=20)
+    result["visibility"] = visibility(settings, schema, 200)
     return result

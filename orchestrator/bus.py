@@ -207,6 +207,22 @@ class Publisher:
             topic, key, value, headers = record_for(self.settings, event)
             self._produce(topic, key, value, headers, delivered)
 
+    async def publish_one(self, event: Event) -> tuple[str, int, int]:
+        """Produce one event, wait for its ack; returns where it landed (topic, partition, offset)."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[tuple[str, int, int]] = loop.create_future()
+
+        def delivered(err: KafkaError | None, msg: Message) -> None:
+            if err is not None:
+                loop.call_soon_threadsafe(_fail, done, KafkaException(err))
+            else:
+                where = (msg.topic() or "", msg.partition() or 0, msg.offset() or 0)
+                loop.call_soon_threadsafe(_landed, done, where)
+
+        topic, key, value, headers = record_for(self.settings, event)
+        self._produce(topic, key, value, headers, delivered)
+        return await done
+
     async def publish(self, events: Iterable[Event]) -> None:
         """Produce and wait until the broker has acknowledged every event."""
         await asyncio.gather(*[self.send(e) for e in events])
@@ -272,6 +288,16 @@ def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
     if error is None:
         future.set_result(None)
     else:
+        future.set_exception(error)
+
+
+def _landed(future: asyncio.Future[tuple[str, int, int]], where: tuple[str, int, int]) -> None:
+    if not future.done():
+        future.set_result(where)
+
+
+def _fail(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
         future.set_exception(error)
 
 

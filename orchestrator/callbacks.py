@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from orchestrator.config import Settings
@@ -151,17 +151,26 @@ def ensure_topic(settings: Settings, timeout: float = 30.0) -> None:
                 raise
 
 
-def publish(settings: Settings, verdict: Verdict, timeout: float = 30.0) -> None:
-    """Deliver `verdict` to the waiting worker (blocks until the broker acknowledged it)."""
+def publish(settings: Settings, verdict: Verdict, timeout: float = 30.0) -> tuple[str, int, int]:
+    """Deliver `verdict` to the waiting worker (blocks until the broker acknowledged it);
+    returns where it landed (topic, partition, offset)."""
     ensure_topic(settings)
     producer = Producer({"bootstrap.servers": settings.bootstrap, "acks": "all",
                          "enable.idempotence": True})
     errors: list[KafkaError] = []
-    producer.produce(topic(settings), verdict.encode(), verdict.task_id.encode(),
-                     on_delivery=lambda err, _msg: errors.append(err) if err else None)
+    landed: list[tuple[str, int, int]] = []
+
+    def delivered(err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            errors.append(err)
+        else:
+            landed.append((msg.topic() or "", msg.partition() or 0, msg.offset() or 0))
+
+    producer.produce(topic(settings), verdict.encode(), verdict.task_id.encode(), on_delivery=delivered)
     left = producer.flush(timeout)
-    if left or errors:
+    if left or errors or not landed:
         raise RuntimeError(f"callback for {verdict.task_id} not delivered: {errors or 'timeout'}")
+    return landed[0]
 
 
 # -- the waiting side -----------------------------------------------------------------

@@ -92,13 +92,13 @@ def schemas_freeze() -> None:
 @app.command()
 def submit(
     spec: Path = typer.Argument(..., help="a YAML or JSON spec"),
-    wait: bool = typer.Option(False, help="follow until the project completes or is blocked"),
+    wait: bool = typer.Option(False, help="wait (on the projection) until the project completes or is "
+                                          "blocked; needs the projector running"),
     timeout: float = typer.Option(300.0, help="seconds to wait with --wait"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
-    """Submit a spec to the ingestion topic."""
+    """Submit a spec to the ingestion topic; prints its request id and position token."""
     import json
-    import time
 
     from confluent_kafka import KafkaException
 
@@ -111,25 +111,22 @@ def submit(
     if size > settings.max_spec_bytes:
         fail(f"{spec} is {size:,} bytes; specs are limited to {settings.max_spec_bytes:,} "
              "(ORCH_MAX_SPEC_BYTES)")
-    since = int(time.time() * 1000) - 1000
     try:
-        event = client.submit(settings, spec)
+        event, token = client.submit_document(settings, spec.read_bytes(), spec.name)
     except (KafkaException, RuntimeError) as exc:
         fail(f"could not submit {spec}: {exc}")
         raise
-    outcome, project, errors = "submitted", "", []
+    outcome, project, errors = "submitted", "", list[str]()
     if wait:
-        events = client.wait_for_outcome(settings, event.request_id, since, timeout)
-        ends = [e for e in events if e.type in client.TERMINAL]
-        outcome = ends[0].type if ends else "timeout"
-        project = next((e.project_id for e in events if e.type == "project.created"), "")
-        errors = [f"{x.path}: {x.message}" for e in ends if e.type == "spec.rejected"
-                  for x in e.payload.errors]  # type: ignore[union-attr]
+        from orchestrator.read_cli import wait_for_outcome
+
+        outcome, project, errors = wait_for_outcome(token, timeout)
     if as_json:
-        typer.echo(json.dumps({"request_id": event.request_id, "project_id": project,
-                               "outcome": outcome, "errors": errors}))
+        typer.echo(json.dumps({"request_id": event.request_id, "position": token.encode(),
+                               "project_id": project, "outcome": outcome, "errors": errors}))
     else:
         typer.echo(f"request {event.request_id}: {outcome} {project}".rstrip())
+        typer.echo(f"position {token.encode()}")
         for line in errors:
             typer.echo(f"  {line}", err=True)
     if outcome in ("spec.rejected", "project.blocked", "timeout"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from orchestrator.bus import Publisher, consumer_config
 from orchestrator.config import Settings
 from orchestrator.envelope import Actor, Event, derive_id
 from orchestrator.events import Role, SpecSubmitted
+from orchestrator.position import Token
 
 TERMINAL = {"project.completed", "project.blocked", "spec.rejected"}
 
@@ -32,13 +34,18 @@ def submission(document: bytes, filename: str | None = None, request_id: str | N
 
 
 def submit(settings: Settings, path: Path) -> Event:
-    event = submission(path.read_bytes(), path.name)
+    return submit_document(settings, path.read_bytes(), path.name)[0]
+
+
+def submit_document(settings: Settings, document: bytes, filename: str | None = None) -> tuple[Event, Token]:
+    """Produce a submission; returns it and its position token (for reads that wait for it)."""
+    event = submission(document, filename)
     publisher = Publisher(settings)
     try:
-        publisher.publish_sync([event])
+        where = asyncio.run(publisher.publish_one(event))
     finally:
         publisher.close()
-    return event
+    return event, Token(*where, request_id=event.request_id)
 
 
 def follow(settings: Settings, since_ms: int, timeout: float,
@@ -69,14 +76,3 @@ def follow(settings: Settings, since_ms: int, timeout: float,
                 yield event
     finally:
         consumer.close()
-
-
-def wait_for_outcome(settings: Settings, request_id: str, since_ms: int,
-                     timeout: float) -> list[Event]:
-    """Every event of one submission until its terminal event (or the timeout)."""
-    seen: dict[str, Event] = {}
-    for event in follow(settings, since_ms, timeout, lambda e: e.request_id == request_id):
-        seen.setdefault(event.event_id, event)
-        if event.type in TERMINAL:
-            break
-    return list(seen.values())

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     instance_id: str | None = None  # stable per instance slot: static membership, transactional id
     session_timeout_ms: int = 10_000
     transaction_timeout_ms: int = 60_000
+    api_workers: int = 1  # API processes (uvicorn workers)
+    api_access_log: bool = False
+    after_timeout_ms: int = 10_000  # how long a read with ?after=TOKEN waits at most
 
     @property
     def state_file(self) -> Path:

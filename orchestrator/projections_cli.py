@@ -1,6 +1,9 @@
 """`orchestrator projections rebuild [--verify]`: replay the log from offset 0 into a fresh
 schema, then swap it in for the live one.
 
+The replay loads `events` without indexes (built after the load), then catches up to the live
+positions with them, under the live lock.
+
 The live projector may keep running: the swap happens while holding the live `positions`
 lock, and afterwards the projector finds the swapped-in schema's positions, which differ
 from what it last wrote, and re-reads from there (services/projections/projector.py).
@@ -53,7 +56,13 @@ def rebuild(settings: Settings, verify: bool, live: str | None = None) -> Rebuil
     with psycopg.connect(dsn, autocommit=True) as conn:
         new = _next_schema(conn, live)
         started = time.monotonic()
-        records = projector.run_until_caught_up(settings, new, dsn)
+        views.migrate(dsn, new)
+        restore = views.defer_indexes(conn, new, "events")
+        records = projector.run_until_caught_up(settings, new, dsn, bulk=True)
+        for statement in restore:  # built once over the loaded rows, not row by row
+            conn.execute(statement)
+        for table in views.KEYS:
+            conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(new, table)))
         result = Rebuilt(new, records, time.monotonic() - started)
         with conn.transaction():
             # Hold the live projector still; bring the rebuild to exactly its positions.

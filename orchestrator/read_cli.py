@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
 from orchestrator import config
+from orchestrator.position import Token
 
 read_app = typer.Typer()
 JsonOpt = typer.Option(False, "--json", help="machine-readable output")
@@ -42,6 +43,20 @@ def database() -> Iterator[psycopg.Connection[Any]]:
         raise  # unreachable: fail() exits
     with conn:
         yield conn
+
+
+def wait_for_outcome(token: Token, timeout: float) -> tuple[str, str, list[str]]:
+    """`submit --wait`: read the outcome from the projection once it shows the submission."""
+    from services.projections import views, waiting
+    from services.projections.main import reader_dsn
+
+    schema = os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA)
+    try:
+        with views.connect(reader_dsn(config.load()), schema, autocommit=True, connect_timeout=5) as conn:
+            return waiting.wait_for_outcome(conn, schema, token, timeout)
+    except psycopg.Error as exc:
+        fail(f"cannot read the projections: {str(exc).splitlines()[0]}")
+        raise  # unreachable: fail() exits
 
 
 def emit(data: Any, as_json: bool, table: Table | None = None) -> None:
@@ -113,11 +128,10 @@ def events(project: str = typer.Argument(None), request: str = typer.Option(None
         fail("give a PROJECT or --request ID")
     with database() as conn:
         if request is not None:
-            rows = views.request_events(conn, request)
+            rows, found, _ = views.request(conn, request)
             if not rows:
                 fail(f"no events for request {request!r}")
-            data: Any = {"request_id": request, "events": rows,
-                         "tasks": evidence.by_task(rows, views.request_tasks(conn, request))}
+            data: Any = {"request_id": request, "events": rows, "tasks": evidence.by_task(rows, found)}
         else:
             rows = views.list_events(conn, project, 100_000, None)
             if not rows:

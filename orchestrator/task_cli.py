@@ -37,7 +37,7 @@ def _verdict(task: str, ok: bool, files: list[Path] | None, note: str, failures:
     settings = config.load()
     with database() as conn:
         try:
-            verdict = verdicts.manual_verdict(conn, settings, task, ok, note, attached, tuple(failures))
+            verdict, _ = verdicts.manual_verdict(conn, settings, task, ok, note, attached, tuple(failures))
         except verdicts.Refused as exc:
             fail(str(exc), 2)
             return

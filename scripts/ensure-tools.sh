@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the system tools the local stack needs, only when missing: java, mvn, PostgreSQL.
+# Install the system tools the local stack needs, only when missing: java, mvn, PostgreSQL
+# (and with `bench`, the HTTP load generator wrk).
 # apt-get update runs once, and only if something is missing. Non-interactive (CI, no stdin).
 set -euo pipefail
 
@@ -10,6 +11,7 @@ missing=()
 has java || missing+=(openjdk-17-jre-headless)
 has mvn || missing+=(maven)
 has_pg || missing+=(postgresql)
+[ "${1:-}" = bench ] && ! has wrk && missing+=(wrk)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -1,8 +1,8 @@
 """The evidence of one submission: every task, each attempt, what it produced (pure).
 
-Built from the projected events of a request (`views.request_events`) and its tasks
-(`views.request_tasks`): per task, per attempt, the events (heartbeats only counted)
-and every artifact with its URI, sha256, media type and size.
+Built from the projected events of a request and its tasks (`views.request`): per task,
+per attempt, the events (heartbeats only counted) and every artifact with its URI, sha256,
+media type and size.
 """
 
 from __future__ import annotations

@@ -24,14 +24,15 @@ def run_projector(settings: Settings) -> None:
 
 
 def run_api(settings: Settings) -> None:
+    """`ORCH_API_WORKERS` processes (uvicorn workers), each building its app from the environment."""
     import uvicorn
-
-    from services.projections.api import create_app
 
     schema = os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA)
     try:  # readers must find the tables even before the projector has run
         views.migrate(settings.dsn, schema)
     except psycopg.errors.InsufficientPrivilege:
         logging.getLogger(__name__).info("read-only role: the projector creates the schema")
-    app = create_app(settings, reader_dsn(settings), schema)
-    uvicorn.run(app, host=os.environ.get("ORCH_API_HOST", "127.0.0.1"), port=settings.api_port)
+    uvicorn.run("services.projections.api:from_environment", factory=True,
+                host=os.environ.get("ORCH_API_HOST", "127.0.0.1"), port=settings.api_port,
+                workers=settings.api_workers, loop="uvloop", http="httptools",
+                access_log=settings.api_access_log)

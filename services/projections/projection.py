@@ -1,15 +1,15 @@
-"""The pure fold: one event -> the row operations it makes on the read models.
+"""The pure fold: a batch of events -> the final row of every read-model key it touches.
 
-No I/O here. Each operation names a statement in `views.SQL` and carries its parameters;
-the projector runs them in log order inside one transaction with the positions. Times
-come from the event (never the wall clock), so a rebuild yields identical rows.
+No I/O here. The projector loads the stored rows of the keys a batch touches into `Rows`,
+folds the batch's new events into them in log order, and writes each changed row once.
+Every rule equals applying the events one by one, so the rows do not depend on where
+batches start and end (a rebuild equals the live projection). Times come from the event,
+never the wall clock.
 """
 
 from __future__ import annotations
 
-import base64
-import dataclasses
-import enum
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -40,10 +40,7 @@ from orchestrator.events import (
     TaskVerified,
 )
 
-
-class Op(NamedTuple):
-    statement: str  # a key of views.SQL
-    params: dict[str, Any]
+Row = dict[str, Any]
 
 
 class Position(NamedTuple):
@@ -52,110 +49,164 @@ class Position(NamedTuple):
     offset: int
 
 
+@dataclass
+class Rows:
+    """Stored rows of the keys a batch touches, then the batch's changes to them."""
+
+    projects: dict[str, Row] = field(default_factory=dict)
+    modules: dict[tuple[str, str], Row] = field(default_factory=dict)
+    tasks: dict[str, Row] = field(default_factory=dict)
+    counts: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # [tasks, verified] per module
+    alerts: dict[str, Row] = field(default_factory=dict)  # new rows only: inserts keep the first
+    rejections: dict[str, Row] = field(default_factory=dict)
+    changed: dict[str, set[Any]] = field(default_factory=lambda: {"projects": set(), "modules": set(),
+                                                                  "tasks": set()})
+
+    def written(self, table: str) -> list[Row]:
+        found: dict[Any, Row] = getattr(self, table)
+        return [found[k] for k in sorted(self.changed[table])]
+
+
+class Keys(NamedTuple):
+    projects: list[str]
+    tasks: list[str]
+
+
+def touched(events: list[Event]) -> Keys:
+    """The project and task ids whose stored rows the fold of `events` needs."""
+    tasks = {t for e in events for t in (getattr(e.payload, "task_id", None),
+                                         getattr(e.payload, "dev_task_id", None)) if t}
+    return Keys(sorted({e.project_id for e in events if e.project_id}), sorted(tasks))
+
+
 def timestamp(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, tuple | list):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, bytes):
-        return {"base64": base64.b64encode(value).decode()}
-    return value
-
-
-def event_row(event: Event, at: Position) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id, "topic": at.topic, "partition": at.partition,
-        "offset": at.offset, "type": event.type, "project_id": event.project_id,
-        "request_id": event.request_id, "causation_id": event.causation_id,
-        "actor_role": event.actor.role.value, "actor_area": event.actor.area,
-        "actor_instance": event.actor.instance, "occurred_at": timestamp(event.occurred_at),
-        "artifacts": jsonable(list(event.artifacts)), "payload": jsonable(event.payload),
-    }
-
-
-def _task(event: Event, task_id: str, status: str, **extra: Any) -> Op:
-    """A status change of a task; attempt/round/assignee stay unless given."""
-    params = {"task_id": task_id, "status": status, "at": timestamp(event.occurred_at),
-              "attempt": None, "round": None, "assignee": None, **extra}
-    return Op("task_status", params)
-
-
-def _module_counts(event: Event, area: str) -> Op:
-    return Op("module_counts", {"project_id": event.project_id, "area": area,
-                                "at": timestamp(event.occurred_at)})
-
-
-def project(event: Event) -> list[Op]:
-    """Row operations for one (first-seen) event, beyond the `events` row itself."""
-    at = timestamp(event.occurred_at)
-    pid = event.project_id
+def fold(rows: Rows, event: Event) -> None:
+    """Apply one first-seen event to `rows` (its `events` row is written apart)."""
+    at, pid = timestamp(event.occurred_at), event.project_id
     match event.payload:
         case ProjectCreated(name=name, modules=modules):
             spec = event.artifacts[0] if event.artifacts else None
-            return [Op("project_created", {
-                "project_id": pid, "name": name, "request_id": event.request_id,
-                "spec_uri": spec.uri if spec else None, "spec_sha256": spec.sha256 if spec else None,
-                "modules": len(modules), "at": at})]
+            if pid not in rows.projects:
+                rows.projects[pid] = {
+                    "project_id": pid, "name": name, "status": "created", "request_id": event.request_id,
+                    "spec_uri": spec.uri if spec else None, "spec_sha256": spec.sha256 if spec else None,
+                    "modules": len(modules), "created_at": at, "updated_at": at}
+                rows.changed["projects"].add(pid)
         case ProjectCompleted():
-            return [Op("project_status", {"project_id": pid, "status": "completed", "at": at})]
+            _project(rows, pid, "completed", at)
         case ProjectBlocked():
-            return [Op("project_status", {"project_id": pid, "status": "blocked", "at": at})]
+            _project(rows, pid, "blocked", at)
         case SpecRejected(errors=errors):
-            ops = [Op("rejection", {"request_id": event.request_id, "event_id": event.event_id,
-                                    "errors": jsonable(errors), "at": at})]
+            rows.rejections.setdefault(event.request_id, {
+                "request_id": event.request_id, "event_id": event.event_id,
+                "errors": [{"path": e.path, "message": e.message} for e in errors], "occurred_at": at})
             if pid:
-                ops.append(Op("project_status", {"project_id": pid, "status": "rejected", "at": at}))
-            return ops
+                _project(rows, pid, "rejected", at)
         case ModulePlanned(area=area):
-            return [Op("module_planned", {"project_id": pid, "area": area, "at": at})]
+            planned = rows.modules.setdefault((pid, area), {
+                "project_id": pid, "area": area, "backlog_total": 0, "tasks_total": 0, "tasks_verified": 0})
+            planned.update(status="planned", updated_at=at)
+            rows.changed["modules"].add((pid, area))
         case BacklogCreated(area=area, tasks=tasks):
-            return [Op("module_backlog", {"project_id": pid, "area": area, "total": len(tasks), "at": at})]
+            if module := _module(rows, pid, area, at):
+                module["backlog_total"] = len(tasks)
+                module["tasks_total"] = max(module["tasks_total"], len(tasks))
         case ModuleCompleted(area=area):
-            return [Op("module_status", {"project_id": pid, "area": area, "status": "completed", "at": at})]
+            if module := _module(rows, pid, area, at):
+                module["status"] = "completed"
         case ModuleBlocked(area=area):
-            return [Op("module_status", {"project_id": pid, "area": area, "status": "blocked", "at": at})]
+            if module := _module(rows, pid, area, at):
+                module["status"] = "blocked"
         case TaskAssigned() as p:
-            return [Op("task_assigned", {
-                "task_id": p.task_id, "project_id": pid, "area": p.area, "role": p.role.value,
-                "title": p.title, "attempt": p.attempt, "deadline_ms": p.deadline_ms,
-                "requirement_ids": list(p.requirement_ids), "at": at}), _module_counts(event, p.area)]
-        case TaskStarted() as p:
-            return [_task(event, p.task_id, "started", attempt=p.attempt, round=p.round,
-                          assignee=event.actor.instance)]
-        case TaskCompleted() as p:
-            return [_task(event, p.task_id, "completed", round=p.round)]
-        case TaskFailed() as p:
-            return [_task(event, p.task_id, "failed", round=p.round)]
-        case QaRequested() | DevopsRequested() as p:
-            return [_task(event, p.task_id, "assigned", attempt=p.attempt, round=p.round)]
-        case QaPassed() as p:
-            return [_task(event, p.task_id, "completed", round=p.round)]
-        case QaFailed() as p:
-            return [_task(event, p.task_id, "completed", round=p.round),
-                    _task(event, p.dev_task_id, "qa_failed")]
-        case TaskReworkRequested() as p:
-            return [_task(event, p.task_id, "assigned", round=p.round)]
-        case DevopsDeployed() as p:
-            return [_task(event, p.task_id, "deployed", round=p.round)]
-        case DevopsFailed() | SmokeFailed() as p:
-            return [_task(event, p.task_id, "failed", round=p.round)]
+            _assign(rows, event, p, at)
+            _recount(rows, pid, p.area, at)
         case TaskVerified() as p:
-            return [Op("task_verified", {"task_id": p.task_id, "at": at}), _module_counts(event, p.area)]
-        case TaskCancelled() as p:
-            return [_task(event, p.task_id, "cancelled")]
+            task = rows.tasks.get(p.task_id)
+            if task is not None:
+                if not task["verified"]:
+                    rows.counts.setdefault((task["project_id"], task["area"]), [0, 0])[1] += 1
+                task.update(status="verified", verified=True, updated_at=at)
+                rows.changed["tasks"].add(p.task_id)
+            _recount(rows, pid, p.area, at)
         case MonitorAlert() as p:
-            return [Op("alert", {
+            rows.alerts.setdefault(event.event_id, {
                 "event_id": event.event_id, "project_id": pid, "request_id": event.request_id,
-                "task_id": p.task_id, "area": p.area, "kind": p.kind.value,
-                "severity": p.severity.value, "attempt": p.attempt, "round": p.round,
-                "message": p.message, "at": at})]
+                "task_id": p.task_id, "area": p.area, "kind": p.kind.value, "severity": p.severity.value,
+                "attempt": p.attempt, "round": p.round, "message": p.message, "occurred_at": at})
         case _:
-            return []
+            _task_status(rows, event, at)
+
+
+def _task_status(rows: Rows, event: Event, at: datetime) -> None:
+    """The events that only move a task's status (and its attempt, round or assignee)."""
+    match event.payload:
+        case TaskStarted() as p:
+            _task(rows, p.task_id, "started", at, p.attempt, p.round, event.actor.instance)
+        case TaskCompleted() | QaPassed() as p:
+            _task(rows, p.task_id, "completed", at, round=p.round)
+        case TaskFailed() | DevopsFailed() | SmokeFailed() as p:
+            _task(rows, p.task_id, "failed", at, round=p.round)
+        case QaRequested() | DevopsRequested() as p:
+            _task(rows, p.task_id, "assigned", at, p.attempt, p.round)
+        case QaFailed() as p:
+            _task(rows, p.task_id, "completed", at, round=p.round)
+            _task(rows, p.dev_task_id, "qa_failed", at)
+        case TaskReworkRequested() as p:
+            _task(rows, p.task_id, "assigned", at, round=p.round)
+        case DevopsDeployed() as p:
+            _task(rows, p.task_id, "deployed", at, round=p.round)
+        case TaskCancelled() as p:
+            _task(rows, p.task_id, "cancelled", at)
+        case _:
+            return
+
+
+def _project(rows: Rows, pid: str, status: str, at: datetime) -> None:
+    if (project := rows.projects.get(pid)) is not None:
+        project.update(status=status, updated_at=at)
+        rows.changed["projects"].add(pid)
+
+
+def _module(rows: Rows, pid: str, area: str, at: datetime) -> Row | None:
+    """The module's row, stamped `at` and marked changed; None when there is none."""
+    module = rows.modules.get((pid, area))
+    if module is not None:
+        module["updated_at"] = at
+        rows.changed["modules"].add((pid, area))
+    return module
+
+
+def _recount(rows: Rows, pid: str, area: str, at: datetime) -> None:
+    if module := _module(rows, pid, area, at):
+        total, verified = rows.counts.get((pid, area), (0, 0))
+        module["tasks_total"] = max(module["backlog_total"], total)
+        module["tasks_verified"] = verified
+
+
+def _assign(rows: Rows, event: Event, p: TaskAssigned, at: datetime) -> None:
+    """A new task, or a new attempt of a known one (its project, area and role stay)."""
+    task = rows.tasks.get(p.task_id)
+    if task is None:
+        task = rows.tasks[p.task_id] = {"task_id": p.task_id, "project_id": event.project_id,
+                                        "area": p.area, "role": p.role.value, "verified": False}
+        rows.counts.setdefault((event.project_id, p.area), [0, 0])[0] += 1
+    elif task["verified"]:
+        rows.counts.setdefault((task["project_id"], task["area"]), [0, 0])[1] -= 1
+    task.update(title=p.title, status="assigned", verified=False, attempt=p.attempt, round=0,
+                assignee=None, deadline_ms=p.deadline_ms, requirement_ids=list(p.requirement_ids),
+                updated_at=at)
+    rows.changed["tasks"].add(p.task_id)
+
+
+def _task(rows: Rows, task_id: str, status: str, at: datetime, attempt: int | None = None,
+          round: int | None = None, assignee: str | None = None) -> None:
+    if (task := rows.tasks.get(task_id)) is None:
+        return
+    task.update(status=status, updated_at=at)
+    for column, value in (("attempt", attempt), ("round", round), ("assignee", assignee)):
+        if value is not None:
+            task[column] = value
+    rows.changed["tasks"].add(task_id)

@@ -4,7 +4,8 @@ A plain consumer assigned every partition of the events topic; its positions liv
 projection's own `positions` table and each batch commits rows and positions in ONE
 transaction, so a crash never skips or double-applies an event. The stored positions are
 the truth: if they differ from what this process last wrote (a rebuild swapped the schema,
-or another projector ran), the partition is re-read from the stored offset.
+or another projector ran), the partition is re-read from the stored offset, on a fresh
+connection (prepared statements of a swapped-out schema go with the old one).
 """
 
 from __future__ import annotations
@@ -13,124 +14,26 @@ import argparse
 import logging
 import signal
 import threading
+import time
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import psycopg
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    KafkaError,
-    KafkaException,
-    Message,
-    Producer,
-    TopicPartition,
-)
-from prometheus_client import CollectorRegistry
-from psycopg.types.json import Jsonb
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from orchestrator import bus, codec, config, health
 from orchestrator.config import Settings
-from services.projections import views
-from services.projections.projection import Position, event_row, project
+from services.projections import views, writes
+from services.projections.metrics import ProjectorMetrics
+from services.projections.recorder import Decoded, Letters, Record, apply, decode
 
 log = logging.getLogger("orchestrator.projector")
 
-BATCH = 500
+BATCH = 2000  # records per transaction at most (a rebuild takes BULK_BATCH)
+BULK_BATCH = 10_000
 WAIT = 0.1
 RETRY = 1.0
-_JSON = frozenset({"artifacts", "payload", "errors"})
-
-
-class Record(NamedTuple):
-    partition: int
-    offset: int
-    value: bytes | None
-    key: bytes | None = None
-    headers: list[tuple[str, bytes]] | None = None
-
-
-def _record(msg: Message) -> Record:
-    partition, offset = msg.partition(), msg.offset()
-    assert partition is not None and offset is not None  # always set on a fetched record
-    return Record(partition, offset, msg.value(), msg.key(), list(msg.headers() or []))  # type: ignore[arg-type]
-
-
-Letters = Callable[[list[tuple[Record, Exception]]], None]
-
-
-def letterer(settings: Settings) -> Letters:
-    """The projector reads every record, so it alone dead-letters what nobody can decode;
-    each letter is acknowledged before the batch's positions commit (at least once)."""
-    producer = Producer(bus.producer_config(settings))
-
-    def send(poison: list[tuple[Record, Exception]]) -> None:
-        for r, exc in poison:
-            log.warning("dead-lettering %s[%d]@%d: %s", settings.events_topic, r.partition, r.offset, exc)
-            headers = [*(r.headers or []), *bus.dead_letter_headers(
-                settings.events_topic, r.partition, r.offset, exc, f"{settings.topic_prefix}-projector")]
-            producer.produce(settings.dlq_topic, r.value, r.key, headers=headers)  # type: ignore[arg-type]
-        if producer.flush(30):
-            raise KafkaException("dead letters not acknowledged within 30s")
-
-    return send
-
-
-def _adapt(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: Jsonb(v) if k in _JSON else v for k, v in params.items()}
-
-
-def apply(conn: psycopg.Connection[Any], topic: str, records: Sequence[Record],
-          expected: dict[int, int], letters: Letters | None = None,
-          ends: dict[int, int] | None = None) -> dict[int, int]:
-    """Apply `records` and their positions in one transaction.
-
-    `ends`: partitions read to their end, with the end offset. Transactions leave commit
-    markers after the last record, so the end is past the last record's offset; storing it
-    lets "position >= high watermark" mean "caught up".
-
-    Returns {partition: stored offset} for partitions whose stored position is not the one
-    `expected` holds; their records are left unapplied and the caller re-reads from there.
-    """
-    with conn.transaction():
-        conn.execute(views.SQL["lock_positions"])
-        stored = dict(conn.execute(views.SQL["positions"], (topic,)).fetchall())
-        touched = {r.partition for r in records} | set(ends or {})
-        reseek = {p: stored.get(p, 0) for p in touched if stored.get(p, 0) != expected.get(p, 0)}
-        keep = [r for r in records if r.partition not in reseek]
-        decoded = []
-        poison: list[tuple[Record, Exception]] = []
-        with conn.cursor() as cur:
-            for r in keep:
-                try:
-                    decoded.append((r, codec.decode(r.value)))
-                except codec.DecodeError as exc:
-                    cur.execute(views.SQL["dead_letter"], (topic, r.partition, r.offset, str(exc)))
-                    poison.append((r, exc))
-            if poison and letters is not None:
-                letters(poison)
-            ids = [e.event_id for _, e in decoded]
-            known = {row[0] for row in cur.execute(views.SQL["known_events"], (ids,))} if ids else set()
-            with conn.pipeline():
-                for r, event in decoded:
-                    if event.event_id in known:  # a duplicate delivery: changes nothing
-                        continue
-                    known.add(event.event_id)
-                    at = Position(topic, r.partition, r.offset)
-                    cur.execute(views.SQL["event"], _adapt(event_row(event, at)))
-                    for op in project(event):
-                        cur.execute(views.SQL[op.statement], _adapt(op.params))
-                nexts: dict[int, int] = {}
-                for r in keep:
-                    nexts[r.partition] = max(nexts.get(r.partition, 0), r.offset + 1)
-                for part, end in (ends or {}).items():
-                    if part not in reseek:
-                        nexts[part] = max(nexts.get(part, expected.get(part, 0)), end)
-                for p, offset in nexts.items():
-                    cur.execute(views.SQL["position"], (topic, p, offset))
-    expected.update(nexts)
-    return reseek
 
 
 def _partitions(consumer: Consumer, topic: str) -> list[int]:
@@ -141,75 +44,132 @@ def _partitions(consumer: Consumer, topic: str) -> list[int]:
     return sorted(found.partitions)
 
 
-def high_watermarks(settings: Settings) -> dict[int, int]:
+def high_watermarks(settings: Settings, timeout: float = 30.0) -> dict[int, int]:
+    """The end offset of every partition (retried while a new topic's leaders settle)."""
     consumer = Consumer(bus.consumer_config(settings, f"projector-probe-{uuid.uuid4()}"))
     try:
-        topic = settings.events_topic
-        return bus.end_offsets(consumer, topic, _partitions(consumer, topic))
+        return bus.end_offsets(consumer, settings.events_topic, _partitions(consumer, settings.events_topic),
+                               timeout)
     finally:
         consumer.close()
 
 
+def letterer(settings: Settings) -> Letters:
+    """The projector reads every record, so it alone dead-letters what nobody can decode
+    (every actor skips such records by header or on decoding)."""
+    producer = Producer(bus.producer_config(settings))
+    group = f"{settings.topic_prefix}-projector"
+
+    def send(poison: list[tuple[Record, str]]) -> None:
+        for r, reason in poison:
+            log.warning("dead-lettering %s[%d]@%d: %s", settings.events_topic, r.partition, r.offset, reason)
+            headers = [*(r.headers or []), *bus.dead_letter_headers(
+                settings.events_topic, r.partition, r.offset, codec.DecodeError(reason), group)]
+            producer.produce(settings.dlq_topic, r.value, r.key, headers=headers)  # type: ignore[arg-type]
+        if producer.flush(30):
+            raise KafkaException("dead letters not acknowledged within 30s")
+
+    return send
+
+
+def _poll(consumer: Consumer, limit: int, targets: dict[int, int] | None,
+          eof: dict[int, int], wait: float, ends: dict[int, int]) -> list[Record]:
+    """What is there now, up to `limit`: the first record may take `wait`, the rest none."""
+    first = consumer.poll(wait)
+    msgs = [] if first is None else [first, *consumer.consume(limit - 1, 0)]
+    records = []
+    for msg in msgs:
+        err = msg.error()
+        if err is None:
+            record = Record.of(msg)
+            if targets is None or record.offset < targets.get(record.partition, 0):
+                records.append(record)
+        elif err.code() == KafkaError._PARTITION_EOF:
+            part, end = msg.partition() or 0, msg.offset() or 0
+            eof[part] = end
+            ends[part] = min(end, targets.get(part, 0)) if targets is not None else end
+        elif err.fatal():
+            raise KafkaException(err)
+        else:
+            log.warning("consumer: %s", err)
+    return records
+
+
+def _apply(conn: psycopg.Connection[Any], topic: str, batch: list[Decoded], expected: dict[int, int],
+           seen: set[str] | None, metrics: ProjectorMetrics | None, notify: str,
+           letters: Letters | None, ends: dict[int, int]) -> dict[int, int]:
+    started = time.perf_counter()
+    reseek = apply(conn, topic, batch, expected, seen, metrics, notify, letters, ends)
+    if metrics is not None:
+        metrics.batch(len(batch), time.perf_counter() - started)
+    return reseek
+
+
 def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
         targets: dict[int, int] | None = None, stop: threading.Event | None = None,
-        ready: threading.Event | None = None, letters: Letters | None = None) -> int:
+        ready: threading.Event | None = None, bulk: bool = False,
+        metrics: ProjectorMetrics | None = None, letters: Letters | None = None) -> int:
     """Project the log into `schema` until `stop` is set, or until every partition has reached
     its offset in `targets` (records at or past a target are not applied). Returns the number of
-    records read. `ready` is set once the database answers and every partition is assigned."""
+    records read. `ready` is set once the database answers and every partition is assigned.
+    `bulk`: a fresh schema whose `events` has no indexes yet (views.defer_indexes)."""
     dsn = dsn or settings.dsn
     views.migrate(dsn, schema)
     topic = settings.events_topic
     stop = stop or threading.Event()
     consumer = Consumer(bus.consumer_config(
         settings, f"projector-{uuid.uuid4()}", **{"enable.auto.commit": False, "enable.partition.eof": True}))
-    read = 0
+    read, seen = 0, (set[str]() if bulk else None)
+    conn = views.connect(dsn, schema, autocommit=True)
     try:
-        with views.connect(dsn, schema, autocommit=True, prepare_threshold=None) as conn:
-            stored = dict(conn.execute(views.SQL["positions"], (topic,)).fetchall())
-            parts = _partitions(consumer, topic)
-            expected = {p: stored.get(p, 0) for p in parts}
-            consumer.assign([TopicPartition(topic, p, stored.get(p, OFFSET_BEGINNING)) for p in parts])
-            if ready is not None:
-                ready.set()
-            eof: dict[int, int] = {}
+        stored = dict(conn.execute(writes.SQL["positions"], (topic,)).fetchall())
+        parts = _partitions(consumer, topic)
+        expected = {p: stored.get(p, 0) for p in parts}
+        consumer.assign([TopicPartition(topic, p, stored.get(p, OFFSET_BEGINNING)) for p in parts])
+        if ready is not None:
+            ready.set()
+        eof: dict[int, int] = {}
+        with ThreadPoolExecutor(1, thread_name_prefix="projector-db") as db:
+            pending: Future[dict[int, int]] | None = None
             while not stop.is_set():
-                if targets is not None and all(
-                        expected.get(p, 0) >= t or eof.get(p, -1) >= t for p, t in targets.items()):
+                done = targets is not None and all(
+                    expected.get(p, 0) >= t or eof.get(p, -1) >= t for p, t in targets.items())
+                if done and pending is None:
                     break
-                records = []
+                # the next batch is read and decoded while the database commits the last one
                 ends: dict[int, int] = {}
-                for msg in consumer.consume(BATCH, WAIT):
-                    err = msg.error()
-                    if err is None:
-                        record = _record(msg)
-                        if targets is None or record.offset < targets.get(record.partition, 0):
-                            records.append(record)
-                    elif err.code() == KafkaError._PARTITION_EOF:
-                        part, end = msg.partition() or 0, msg.offset() or 0
-                        eof[part] = end
-                        end = min(end, targets.get(part, 0)) if targets is not None else end
-                        if end > expected.get(part, 0):
-                            ends[part] = end
-                    elif err.fatal():
-                        raise KafkaException(err)
-                    else:
-                        log.warning("consumer: %s", err)
-                if not records and not ends:
-                    continue
+                records = [] if done else _poll(consumer, BULK_BATCH if bulk else BATCH, targets, eof,
+                                                0 if pending else WAIT, ends)
                 read += len(records)
-                for p, offset in apply(conn, topic, records, expected, letters, ends).items():
-                    log.info("partition %d: stored position is %d, re-reading from there", p, offset)
-                    consumer.seek(TopicPartition(topic, p, offset))
-                    expected[p] = offset
-                    eof.pop(p, None)
+                batch = decode(records)
+                if pending is not None:
+                    reseek = pending.result()
+                    pending = None
+                    if reseek:
+                        conn.close()
+                        conn = views.connect(dsn, schema, autocommit=True)
+                        batch = [d for d in batch if d[0].partition not in reseek]
+                    for p, offset in reseek.items():
+                        log.info("partition %d: stored position is %d, re-reading from there", p, offset)
+                        consumer.seek(TopicPartition(topic, p, offset))
+                        expected[p] = offset
+                        eof.pop(p, None)
+                ends = {p: end for p, end in ends.items() if end > expected.get(p, 0)}
+                if batch or ends:
+                    pending = db.submit(_apply, conn, topic, batch, expected, seen, metrics,
+                                        writes.channel(schema), letters, ends)
+                if metrics is not None:
+                    metrics.lag(consumer, topic, expected)
     finally:
+        conn.close()
         consumer.close()
     return read
 
 
-def run_until_caught_up(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None) -> int:
+def run_until_caught_up(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
+                        bulk: bool = False) -> int:
     """Project every record that is on the log now, then return."""
-    return run(settings, schema, dsn, targets=high_watermarks(settings))
+    return run(settings, schema, dsn, targets=high_watermarks(settings), bulk=bulk)
 
 
 def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
@@ -217,15 +177,15 @@ def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     ready = threading.Event()
+    metrics = ProjectorMetrics()
     if settings.health_port:
-        health.serve(settings.health_port, CollectorRegistry(),
+        health.serve(settings.health_port, metrics.registry,
                      lambda: (ready.is_set(), "projecting" if ready.is_set() else "connecting"),
                      settings.health_host)
     log.info("projecting %s into schema %s", settings.events_topic, schema)
-    letters = letterer(settings)
     while not stop.is_set():
         try:
-            run(settings, schema, stop=stop, ready=ready, letters=letters)
+            run(settings, schema, stop=stop, ready=ready, metrics=metrics, letters=letterer(settings))
         except psycopg.OperationalError as exc:  # the database went away: resume from its positions
             ready.clear()
             log.warning("database unavailable (%s); retrying in %.0fs", exc, RETRY)

@@ -35,7 +35,8 @@ def executor_kind(conn: psycopg.Connection[Any], task_id: str) -> str | None:
 
 def manual_verdict(conn: psycopg.Connection[Any], settings: Settings, task_id: str, ok: bool,
                    note: str = "", attached: list[Attachment] | None = None,
-                   failures: tuple[str, ...] = ()) -> callbacks.Verdict:
+                   failures: tuple[str, ...] = ()) -> tuple[callbacks.Verdict, tuple[str, int, int]]:
+    """The verdict delivered, and where it landed (topic, partition, offset)."""
     task = views.get_task(conn, task_id)
     if task is None:
         raise Refused(404, f"no task {task_id}")
@@ -49,5 +50,4 @@ def manual_verdict(conn: psycopg.Connection[Any], settings: Settings, task_id: s
     verdict = callbacks.Verdict(task_id, int(task["attempt"]), int(task["round"]), ok,
                                 note or ("completed by hand" if ok else "failed by hand"), "manual",
                                 failures=failures, artifacts=refs)
-    callbacks.publish(settings, verdict)
-    return verdict
+    return verdict, callbacks.publish(settings, verdict)

@@ -6,72 +6,19 @@ so the same SQL serves the live schema and a rebuild's fresh one.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import dict_row
 
 LIVE_SCHEMA = "orchestrator"
 READER_ROLE = "orchestrator_reader"
 MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK = 0x6F726368  # pg advisory lock key shared by every migrating process
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-SQL: dict[str, str] = {
-    "event": """INSERT INTO events (event_id, topic, partition, "offset", type, project_id, request_id,
-        causation_id, actor_role, actor_area, actor_instance, occurred_at, artifacts, payload)
-        VALUES (%(event_id)s, %(topic)s, %(partition)s, %(offset)s, %(type)s, %(project_id)s,
-        %(request_id)s, %(causation_id)s, %(actor_role)s, %(actor_area)s, %(actor_instance)s,
-        %(occurred_at)s, %(artifacts)s, %(payload)s) ON CONFLICT DO NOTHING""",
-    "known_events": "SELECT event_id FROM events WHERE event_id = ANY(%s)",
-    "dead_letter": """INSERT INTO dead_letters (topic, partition, "offset", error)
-        VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING""",
-    "lock_positions": "LOCK TABLE positions IN SHARE ROW EXCLUSIVE MODE",
-    "positions": "SELECT partition, next_offset FROM positions WHERE topic = %s",
-    "position": """INSERT INTO positions (topic, partition, next_offset) VALUES (%s, %s, %s)
-        ON CONFLICT (topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset""",
-    "project_created": """INSERT INTO projects (project_id, name, status, request_id, spec_uri,
-        spec_sha256, modules, created_at, updated_at) VALUES (%(project_id)s, %(name)s, 'created',
-        %(request_id)s, %(spec_uri)s, %(spec_sha256)s, %(modules)s, %(at)s, %(at)s)
-        ON CONFLICT (project_id) DO NOTHING""",
-    "project_status": """UPDATE projects SET status = %(status)s, updated_at = %(at)s
-        WHERE project_id = %(project_id)s""",
-    "rejection": """INSERT INTO rejections (request_id, event_id, errors, occurred_at)
-        VALUES (%(request_id)s, %(event_id)s, %(errors)s, %(at)s) ON CONFLICT DO NOTHING""",
-    "module_planned": """INSERT INTO modules (project_id, area, status, updated_at)
-        VALUES (%(project_id)s, %(area)s, 'planned', %(at)s) ON CONFLICT (project_id, area)
-        DO UPDATE SET status = 'planned', updated_at = EXCLUDED.updated_at""",
-    "module_backlog": """UPDATE modules SET backlog_total = %(total)s,
-        tasks_total = GREATEST(tasks_total, %(total)s), updated_at = %(at)s
-        WHERE project_id = %(project_id)s AND area = %(area)s""",
-    "module_status": """UPDATE modules SET status = %(status)s, updated_at = %(at)s
-        WHERE project_id = %(project_id)s AND area = %(area)s""",
-    "module_counts": """UPDATE modules m SET updated_at = %(at)s,
-        tasks_total = GREATEST(m.backlog_total,
-            (SELECT count(*) FROM tasks t WHERE t.project_id = m.project_id AND t.area = m.area)),
-        tasks_verified = (SELECT count(*) FROM tasks t
-            WHERE t.project_id = m.project_id AND t.area = m.area AND t.verified)
-        WHERE m.project_id = %(project_id)s AND m.area = %(area)s""",
-    "task_assigned": """INSERT INTO tasks (task_id, project_id, area, role, title, status, attempt,
-        round, deadline_ms, requirement_ids, updated_at) VALUES (%(task_id)s, %(project_id)s,
-        %(area)s, %(role)s, %(title)s, 'assigned', %(attempt)s, 0, %(deadline_ms)s,
-        %(requirement_ids)s, %(at)s) ON CONFLICT (task_id) DO UPDATE SET status = 'assigned',
-        verified = false, attempt = EXCLUDED.attempt, round = 0, assignee = NULL,
-        deadline_ms = EXCLUDED.deadline_ms, requirement_ids = EXCLUDED.requirement_ids,
-        title = EXCLUDED.title, updated_at = EXCLUDED.updated_at""",
-    "task_status": """UPDATE tasks SET status = %(status)s, updated_at = %(at)s,
-        attempt = COALESCE(%(attempt)s::int, attempt), round = COALESCE(%(round)s::int, round),
-        assignee = COALESCE(%(assignee)s::text, assignee) WHERE task_id = %(task_id)s""",
-    "task_verified": """UPDATE tasks SET status = 'verified', verified = true, updated_at = %(at)s
-        WHERE task_id = %(task_id)s""",
-    "alert": """INSERT INTO alerts (event_id, project_id, request_id, task_id, area, kind, severity,
-        attempt, round, message, occurred_at) VALUES (%(event_id)s, %(project_id)s, %(request_id)s,
-        %(task_id)s, %(area)s, %(kind)s, %(severity)s, %(attempt)s, %(round)s, %(message)s, %(at)s)
-        ON CONFLICT DO NOTHING""",
-}
 
 # Key columns per table: the order of digests and of keyset pagination.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -87,9 +34,14 @@ def check_schema(name: str) -> str:
     return name
 
 
+def options(schema: str) -> str:
+    """Session settings of every projection connection: names resolve in `schema`, times in UTC."""
+    return f"-c search_path={check_schema(schema)} -c TimeZone=UTC"
+
+
 def connect(dsn: str, schema: str, **kwargs: Any) -> psycopg.Connection[Any]:
     """A connection whose unqualified names resolve in `schema`."""
-    return psycopg.connect(dsn, options=f"-c search_path={check_schema(schema)}", **kwargs)
+    return psycopg.connect(dsn, options=options(schema), **kwargs)
 
 
 def migrate(dsn: str, schema: str) -> list[str]:
@@ -116,6 +68,28 @@ def migrate(dsn: str, schema: str) -> list[str]:
     return applied
 
 
+def defer_indexes(conn: psycopg.Connection[Any], schema: str, table: str) -> list[str]:
+    """Drop `table`'s indexes and key constraints before a bulk load; returns the statements
+    that build them again, exactly as they were."""
+    name = sql.Identifier(check_schema(schema), table).as_string(conn)
+    constraints = conn.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype IN ('p', 'u')", (name,)).fetchall()
+    indexes = conn.execute(
+        "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index i "
+        "WHERE indrelid = %s::regclass AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)", (name,)).fetchall()
+    for index, _ in indexes:
+        conn.execute(f"DROP INDEX {index}")
+    for constraint, _ in constraints:
+        conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+            sql.Identifier(schema, table), sql.Identifier(constraint)))
+    return [*(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                 sql.Identifier(schema, table), sql.Identifier(c)).as_string(conn) + definition
+              for c, definition in constraints),
+            *(definition for _, definition in indexes)]
+
+
 def digests(conn: psycopg.Connection[Any], schema: str) -> dict[str, str]:
     """A stable md5 per table: rows as text, ordered by key. Times all come from events."""
     out = {}
@@ -129,7 +103,10 @@ def digests(conn: psycopg.Connection[Any], schema: str) -> dict[str, str]:
     return out
 
 
-# -- reads (the query API) --------------------------------------------------------------
+# -- reads (the query API and the read commands) -----------------------------------------
+# Each read is one statement and PostgreSQL builds the JSON: the API passes it through as
+# it comes; the read commands parse it (`fetch`). Lists page by key: `page` returns the
+# items, their count and the last item's key (the next cursor).
 
 PROJECT_COLS = ("project_id, name, status, request_id, spec_uri, spec_sha256, modules, "
                 "created_at, updated_at")
@@ -139,88 +116,96 @@ EVENT_COLS = ('event_id, topic, partition, "offset", type, project_id, request_i
               "actor_role, actor_area, actor_instance, occurred_at, artifacts, payload")
 ALERT_COLS = ("event_id, project_id, request_id, task_id, area, kind, severity, attempt, round, "
               "message, occurred_at")
+PAGE_KEYS = {"projects": ("project_id",), "tasks": ("task_id",), "events": ("partition", '"offset"'),
+             "alerts": ("occurred_at", "event_id")}
+_COLS = {"projects": PROJECT_COLS, "tasks": TASK_COLS, "events": EVENT_COLS, "alerts": ALERT_COLS}
 
 
-def _rows(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> list[dict[str, Any]]:
-    with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(query, params).fetchall()
+def _agg(rows: str, order: str, cast: str = "json") -> str:
+    return f"(SELECT coalesce(json_agg(r ORDER BY {order}), '[]')::{cast} FROM ({rows}) r)"
 
 
-def _page(where: list[str], params: list[Any], key: tuple[str, ...], after: list[Any] | None,
-          limit: int) -> tuple[str, list[Any]]:
+PROJECT = (f"SELECT row_to_json(x)::text FROM (SELECT {PROJECT_COLS}, " + _agg(
+    "SELECT area, status, tasks_total, tasks_verified, updated_at FROM modules m "
+    "WHERE m.project_id = p.project_id", "r.area") + " AS module_list FROM projects p "
+    "WHERE project_id = %s) x")
+TASK = (f"SELECT row_to_json(x)::text FROM (SELECT {TASK_COLS}, " + _agg(
+    f"SELECT {EVENT_COLS} FROM events WHERE payload->>'task_id' = t.task_id "
+    "OR payload->>'dev_task_id' = t.task_id", 'r.partition, r."offset"') + " AS events FROM tasks t "
+    "WHERE task_id = %s) x")
+REQUEST = ("SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE request_id = %s",
+                            'r.occurred_at, r.partition, r."offset"', "text")
+           + ", " + _agg(f"SELECT {TASK_COLS} FROM tasks WHERE project_id IN "
+                         "(SELECT DISTINCT project_id FROM events WHERE request_id = %s)",
+                         "r.task_id", "text")
+           + ", (SELECT errors::text FROM rejections WHERE request_id = %s)")
+PROJECT_EXISTS = "EXISTS (SELECT 1 FROM projects WHERE project_id = %s)"
+
+
+def page(table: str, filters: dict[str, Any], after: list[Any] | None, limit: int,
+         also: str = "TRUE") -> tuple[str, list[Any]]:
+    """One statement: (`also`, items as JSON text, their count, the last key as JSON text).
+
+    `filters` are column = value conditions (None values left out); `also` is one more
+    column computed beside the page (its parameters come last)."""
+    key = PAGE_KEYS[table]
+    where = [f"{column} = %s" for column, value in filters.items() if value is not None]
+    params = [value for value in filters.values() if value is not None]
     if after is not None:
         where.append(f"({', '.join(key)}) > ({', '.join(['%s'] * len(key))})")
         params.extend(after)
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    return f"{clause} ORDER BY {', '.join(key)} LIMIT %s", [*params, limit]
+    order = ", ".join(key)
+    last = ", ".join(f"{k} DESC" for k in key)
+    query = (f"WITH page AS (SELECT {_COLS[table]} FROM {table}{clause} ORDER BY {order} LIMIT %s) "
+             f"SELECT {also}, (SELECT coalesce(json_agg(page ORDER BY {order}), '[]')::text FROM page), "
+             f"(SELECT count(*) FROM page), "
+             f"(SELECT json_build_array({order})::text FROM page ORDER BY {last} LIMIT 1)")
+    return query, [*params, limit]
+
+
+def fetch(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> Any:
+    """The first column of a JSON read, parsed (None when there is no row or it is NULL)."""
+    row = conn.execute(query, params).fetchone()
+    return None if row is None or row[0] is None else json.loads(row[0])
+
+
+def _items(conn: psycopg.Connection[Any], query: str, params: list[Any]) -> list[dict[str, Any]]:
+    row = conn.execute(query, params).fetchone()
+    assert row is not None  # scalar subqueries: always one row
+    return list(json.loads(row[1]))
 
 
 def list_projects(conn: psycopg.Connection[Any], limit: int,
                   after: list[Any] | None) -> list[dict[str, Any]]:
-    tail, params = _page([], [], ("project_id",), after, limit)
-    return _rows(conn, f"SELECT {PROJECT_COLS} FROM projects{tail}", params)
+    query, params = page("projects", {}, after, limit)
+    return _items(conn, query, params)
 
 
 def get_project(conn: psycopg.Connection[Any], project_id: str) -> dict[str, Any] | None:
-    found = _rows(conn, f"SELECT {PROJECT_COLS} FROM projects WHERE project_id = %s", [project_id])
-    if not found:
-        return None
-    modules = _rows(conn, "SELECT area, status, tasks_total, tasks_verified, updated_at FROM modules "
-                          "WHERE project_id = %s ORDER BY area", [project_id])
-    return {**found[0], "module_list": modules}
+    found: dict[str, Any] | None = fetch(conn, PROJECT, [project_id])
+    return found
 
 
 def list_tasks(conn: psycopg.Connection[Any], project_id: str, filters: dict[str, str | None],
                limit: int, after: list[Any] | None) -> list[dict[str, Any]]:
-    where, params = ["project_id = %s"], [project_id]
-    for column, value in filters.items():
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    tail, params = _page(where, params, ("task_id",), after, limit)
-    return _rows(conn, f"SELECT {TASK_COLS} FROM tasks{tail}", params)
+    query, params = page("tasks", {"project_id": project_id, **filters}, after, limit)
+    return _items(conn, query, params)
 
 
 def get_task(conn: psycopg.Connection[Any], task_id: str) -> dict[str, Any] | None:
-    found = _rows(conn, f"SELECT {TASK_COLS} FROM tasks WHERE task_id = %s", [task_id])
-    return found[0] if found else None
-
-
-def task_events(conn: psycopg.Connection[Any], task_id: str) -> list[dict[str, Any]]:
-    return _rows(conn, f"SELECT {EVENT_COLS} FROM events WHERE payload->>'task_id' = %s "
-                       "OR payload->>'dev_task_id' = %s ORDER BY partition, \"offset\"",
-                 [task_id, task_id])
+    found: dict[str, Any] | None = fetch(conn, TASK, [task_id])
+    return found
 
 
 def list_events(conn: psycopg.Connection[Any], project_id: str, limit: int,
                 after: list[Any] | None) -> list[dict[str, Any]]:
-    tail, params = _page(["project_id = %s"], [project_id], ("partition", '"offset"'), after, limit)
-    return _rows(conn, f"SELECT {EVENT_COLS} FROM events{tail}", params)
+    query, params = page("events", {"project_id": project_id}, after, limit)
+    return _items(conn, query, params)
 
 
-def request_events(conn: psycopg.Connection[Any], request_id: str) -> list[dict[str, Any]]:
-    return _rows(conn, f"SELECT {EVENT_COLS} FROM events WHERE request_id = %s "
-                       "ORDER BY occurred_at, partition, \"offset\"", [request_id])
-
-
-def request_tasks(conn: psycopg.Connection[Any], request_id: str) -> list[dict[str, Any]]:
-    return _rows(conn, f"SELECT {TASK_COLS} FROM tasks WHERE project_id IN "
-                       "(SELECT DISTINCT project_id FROM events WHERE request_id = %s) ORDER BY task_id",
-                 [request_id])
-
-
-def rejection(conn: psycopg.Connection[Any], request_id: str) -> dict[str, Any] | None:
-    found = _rows(conn, "SELECT errors FROM rejections WHERE request_id = %s", [request_id])
-    return found[0] if found else None
-
-
-def list_alerts(conn: psycopg.Connection[Any], filters: dict[str, str | None], limit: int,
-                after: list[Any] | None) -> list[dict[str, Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    for column, value in filters.items():
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    tail, params = _page(where, params, ("occurred_at", "event_id"), after, limit)
-    return _rows(conn, f"SELECT {ALERT_COLS} FROM alerts{tail}", params)
+def request(conn: psycopg.Connection[Any], request_id: str) -> tuple[list[Any], list[Any], Any]:
+    """(events, tasks, rejection errors or None) of one submission."""
+    row = conn.execute(REQUEST, [request_id] * 3).fetchone()
+    assert row is not None  # three scalar subqueries: always one row
+    return json.loads(row[0]), json.loads(row[1]), None if row[2] is None else json.loads(row[2])

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -232,3 +233,34 @@ def test_rebuild_equals_live_and_swaps_in(settings: Settings, schema: str) -> No
     publish(settings, scenario("rb-3"))
     projector.run_until_caught_up(settings, schema)
     assert query(settings, schema, "SELECT count(*) FROM projects") == [(3,)]
+
+
+def test_the_projector_serves_its_lag_batches_and_records_as_metrics(settings: Settings, schema: str) -> None:
+    from orchestrator.stack.proc import free_port
+
+    events = scenario("metrics-1")
+    publish(settings, events)
+    port = free_port()
+    env = {**os.environ, "ORCH_TOPIC_PREFIX": settings.topic_prefix, "ORCH_HEALTH_PORT": str(port),
+           "ORCH_KAFKA_BOOTSTRAP": settings.bootstrap, "ORCH_DATABASE_URL": settings.dsn}
+    proc = subprocess.Popen([sys.executable, "-m", "services.projections.projector", "--schema", schema],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, text = time.monotonic() + 60, ""
+        while time.monotonic() < deadline:  # read until the metrics show every event, or the deadline
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except httpx.TransportError:
+                continue
+            if f'orchestrator_projector_records_total{{outcome="applied"}} {float(len(events))}' in text \
+                    and 'orchestrator_projector_lag_records{partition="0"} 0.0' in text:
+                break
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert f'orchestrator_projector_records_total{{outcome="applied"}} {float(len(events))}' in text, text
+    assert "orchestrator_projector_batch_records_count" in text
+    assert "orchestrator_projector_batch_seconds_bucket" in text
+    lags = [line for line in text.splitlines() if line.startswith("orchestrator_projector_lag_records{")]
+    assert len(lags) == settings.partitions and all(line.endswith(" 0.0") for line in lags)

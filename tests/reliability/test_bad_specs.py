@@ -63,9 +63,10 @@ def test_every_bad_spec_on_the_topic_gets_spec_rejected(fleet: demo.Fleet, ledge
 def test_every_bad_spec_through_the_cli_exits_non_zero(fleet: demo.Fleet, bad_files: list[Path],
                                                        tmp_path: Path) -> None:
     fleet.start("spec")
+    fleet.start("projector")  # --wait reads the outcome from the projection
     huge = tmp_path / "huge.yaml"
     huge.write_bytes(b"project: " + b"x" * 10_000_000 + b"\n")
-    env = {**os.environ, **demo.settings_env(fleet.settings)}
+    env = {**os.environ, **demo.settings_env(fleet.settings), **fleet.env}
     for path in [*bad_files, huge]:
         began = time.monotonic()
         done = subprocess.run(

@@ -1,0 +1,52 @@
+"""The query API: read models over HTTP, plus the writes (`POST /specs`, verdicts).
+
+Routes are plain functions in one module per resource; what they share (settings, the read
+pool, the publisher) is the `Context` on the app. In front of them, plain ASGI (`edge`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from orchestrator import config
+from orchestrator.config import Settings
+from services.projections import views
+from services.projections.api import alerts, health, projects, requests, specs, tasks
+from services.projections.api.context import Context
+from services.projections.api.edge import Edge
+from services.projections.main import reader_dsn
+
+
+def create_app(settings: Settings, dsn: str | None = None, schema: str = views.LIVE_SCHEMA) -> Any:
+    """`dsn` is where reads go (the reader role's URL when there is one). Returns the ASGI app."""
+    ctx = Context(settings, dsn or settings.dsn, views.check_schema(schema))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await ctx.open()
+        try:
+            yield
+        finally:
+            await ctx.close()
+
+    app = FastAPI(title="Delivery orchestrator query API", version="1", lifespan=lifespan)
+    app.state.context = ctx
+    app.state.registry = CollectorRegistry()
+    for router in (health.router, projects.router, tasks.router, requests.router, alerts.router,
+                   specs.router, tasks.writes):
+        # the routes themselves, not the router: an included router is matched as one more layer
+        app.router.routes.extend(router.routes)
+    return Edge(app, ctx, app.state.registry)
+
+
+def from_environment() -> Any:
+    """The app `orchestrator service api` runs, in each of its processes."""
+    settings = config.load()
+    schema = os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA)
+    return create_app(settings, reader_dsn(settings), schema)

@@ -1,0 +1,40 @@
+"""`/healthz`, `/readyz` (PostgreSQL and Kafka reachable) and `/metrics`."""
+
+from __future__ import annotations
+
+from confluent_kafka.admin import AdminClient
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.projections import views
+from services.projections.api.context import context
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    ctx = context(request)
+    checks = {"postgres": "ok", "kafka": "ok"}
+    try:  # a fresh connection: the pool would wait out its timeout on a dead database
+        with views.connect(ctx.dsn, ctx.schema, autocommit=True, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure means not ready; the reason is reported
+        checks["postgres"] = str(exc)
+    try:
+        AdminClient({"bootstrap.servers": ctx.settings.bootstrap}).list_topics(timeout=3)
+    except Exception as exc:  # as above
+        checks["kafka"] = str(exc)
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(checks, status_code=200 if ready else 503)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

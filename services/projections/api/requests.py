@@ -1,0 +1,28 @@
+"""`/requests/{request_id}`: everything one submission caused, with the evidence of each task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from services.projections import evidence, views
+from services.projections.api.context import context
+from services.projections.api.paging import json_response
+
+router = APIRouter()
+
+
+@router.get("/requests/{request_id}", response_model=dict[str, Any])
+async def request_(request: Request, request_id: str) -> Response:
+    row = await context(request).one(views.REQUEST, [request_id] * 3)
+    assert row is not None  # scalar subqueries: always one row
+    events_json, tasks_json, rejected = row
+    if events_json == "[]" and rejected is None:
+        raise HTTPException(404, f"no request {request_id}")
+    events = orjson.loads(events_json)
+    return json_response(orjson.dumps({
+        "request_id": request_id, "events": events,
+        "tasks": evidence.by_task(events, orjson.loads(tasks_json)),
+        "rejection": None if rejected is None else orjson.loads(rejected)}))

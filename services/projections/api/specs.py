@@ -1,0 +1,29 @@
+"""`POST /specs`: the raw document onto the ingestion topic, answered with a position token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+
+from orchestrator import client
+from orchestrator.position import Token
+from services.projections.api.context import context
+
+router = APIRouter()
+
+
+@router.post("/specs", status_code=202)
+async def submit(request: Request, filename: str | None = None) -> dict[str, str]:
+    ctx = context(request)
+    limit = ctx.settings.max_spec_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"spec larger than {limit} bytes")
+    document = await request.body()
+    if len(document) > limit:
+        raise HTTPException(413, f"spec larger than {limit} bytes")
+    if not document.strip():
+        raise HTTPException(422, "empty spec")
+    event = client.submission(document, filename)
+    where = await ctx.publisher().publish_one(event)
+    return {"request_id": event.request_id, "event_id": event.event_id,
+            "position": Token(*where, request_id=event.request_id).encode()}
