@@ -9,6 +9,7 @@ same pending transaction. A transaction commits at once when it carries outputs,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import time
@@ -24,7 +25,7 @@ from orchestrator.shell.clock import Clock
 from orchestrator.shell.headers import read_headers
 from orchestrator.shell.parts import Parts
 from orchestrator.shell.stamp import record, stamp
-from orchestrator.shell.txn import Out, Transactions
+from orchestrator.shell.txn import Fatal, Out, Transactions
 from orchestrator.shell.workers import Beat, Executions, Report, Result
 from orchestrator.wallclock import now_ms
 from orchestrator.worker import heartbeat
@@ -33,6 +34,10 @@ log = logging.getLogger("orchestrator.loop")
 BATCH = 500
 LAZY_S = 0.1
 IDLE_S = 1.0
+
+
+class ConsumerBroken(RuntimeError):
+    """The consumer reported a fatal error (e.g. a static member fenced after a broker restart)."""
 
 
 @dataclass
@@ -49,15 +54,9 @@ class Loop:
     def __init__(self, parts: Parts) -> None:
         self.parts = parts
         s = parts.settings
-        self.consumer = Consumer(bus.consumer_config(s, parts.group, **{
-            "enable.auto.commit": False,
-            "partition.assignment.strategy": "cooperative-sticky",
-            "session.timeout.ms": s.session_timeout_ms,
-            "heartbeat.interval.ms": max(s.session_timeout_ms // 5, 500),
-            "error_cb": self._client_error,
-            **({"group.instance.id": f"{parts.group}.{s.instance_id}"} if s.instance_id else {}),
-        }))
-        self.txn = Transactions(s, f"{parts.group}.{parts.instance}", error_cb=self._client_error)
+        self.consumer = self._consumer()
+        self.txn = self._transactions()
+        self.resets: list[float] = []
         self.outbox: queue.SimpleQueue[Report] = queue.SimpleQueue()
         self.executions = Executions(s, self.outbox) if parts.worker else None
         self.clock = Clock(parts.defn.tick_ms, self._ends) if parts.defn.tick_ms else None
@@ -66,19 +65,63 @@ class Loop:
         self.pending = Pending()
         self.rebuild = rebalance.Rebuild()
         self.last_commit = time.monotonic()
+        self.last_error_log = 0.0
         self.joined = False
         self.paused = False
         self.stopping = False
         self.idle_wait = 0.001
 
+    # -- the clients -------------------------------------------------------------------
+    def _consumer(self) -> Consumer:
+        s, parts = self.parts.settings, self.parts
+        consumer = Consumer(bus.consumer_config(s, parts.group, **{
+            "enable.auto.commit": False,
+            "partition.assignment.strategy": "cooperative-sticky",
+            "session.timeout.ms": s.session_timeout_ms,
+            "heartbeat.interval.ms": max(s.session_timeout_ms // 5, 500),
+            "error_cb": self._client_error,
+            **({"group.instance.id": f"{parts.group}.{s.instance_id}"} if s.instance_id else {}),
+        }))
+        consumer.subscribe([parts.topic], on_assign=lambda c, ps: rebalance.assigned(self, ps),
+                           on_revoke=lambda c, ps: rebalance.revoked(self, ps),
+                           on_lost=lambda c, ps: rebalance.lost(self, ps))
+        return consumer
+
+    def _transactions(self) -> Transactions:
+        return Transactions(self.parts.settings, f"{self.parts.group}.{self.parts.instance}",
+                            error_cb=self._client_error)
+
+    def reset(self, why: str, consumer: bool) -> None:
+        """A client broke for good (seen after a broker restart): start afresh from the last
+        commit with new clients; a run of failures in a minute stops the process instead."""
+        now = time.monotonic()
+        self.resets = [t for t in self.resets if now - t < 60] + [now]
+        if len(self.resets) > 5:
+            raise RuntimeError(f"clients broke {len(self.resets)} times in a minute; last: {why}")
+        log.warning("new %s after: %s", "clients" if consumer else "producer", why)
+        # the old producer's last commit may have landed or not: only the broker knows, so
+        # memory is rebuilt from what it holds (after the new producer fenced the old one)
+        held = [TopicPartition(self.parts.topic, p) for p in self.positions]
+        rebalance.lost(self, held)
+        self.txn = self._transactions()
+        if consumer:
+            with contextlib.suppress(Exception):
+                self.consumer.close()
+            self.consumer = self._consumer()
+        elif held:
+            rebalance.assigned(self, held)
+            for tp in held:
+                with contextlib.suppress(KafkaException):
+                    self.consumer.seek(TopicPartition(tp.topic, tp.partition, self.positions[tp.partition]))
+
     # -- the loop ----------------------------------------------------------------------
     def run(self) -> None:
-        self.consumer.subscribe([self.parts.topic], on_assign=lambda c, ps: rebalance.assigned(self, ps),
-                                on_revoke=lambda c, ps: rebalance.revoked(self, ps),
-                                on_lost=lambda c, ps: rebalance.lost(self, ps))
         try:
             while not self.stopping:
-                self.step()
+                try:
+                    self.step()
+                except ConsumerBroken as exc:
+                    self.reset(str(exc), consumer=True)
             self.commit()
         finally:
             if self.executions is not None:
@@ -134,8 +177,8 @@ class Loop:
         p = self.parts
         err = msg.error()
         if err is not None:
-            if err.fatal():
-                raise KafkaException(err)
+            if err.fatal() or err.code() == KafkaError._FATAL:
+                raise ConsumerBroken(str(err))
             if err.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer: %s", err)
             return
@@ -229,7 +272,11 @@ class Loop:
         return bus.end_offsets(self.consumer, topic, list(self.positions), timeout=2.0)
 
     def _client_error(self, error: KafkaError) -> None:
-        log.warning("kafka: %s", error)
+        """librdkafka retries on its own; say so once in a while, and tell the clock."""
+        now = time.monotonic()
+        if now - self.last_error_log >= 5.0:
+            log.warning("kafka: %s", error)
+            self.last_error_log = now
         if self.clock is not None and error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
             self.clock.broker_error()
 
@@ -247,7 +294,14 @@ class Loop:
         offsets = [TopicPartition(p.topic, part, off) for part, off in self.positions.items()]
         if not (pending.records or changes or self.positions != self.committed):
             return True
-        ok = self.txn.commit([*pending.records, *changes], offsets, self.consumer.consumer_group_metadata())
+        try:
+            group = self.consumer.consumer_group_metadata()
+            ok = self.txn.commit([*pending.records, *changes], offsets, group)
+        except Fatal as exc:
+            if exc.fenced:
+                raise
+            self.reset(str(exc), consumer=False)
+            return False
         self.pending = Pending()
         p.metrics.transactions.labels("committed" if ok else "aborted").inc()
         if not ok:

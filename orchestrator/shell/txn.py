@@ -10,23 +10,33 @@ one stops the process.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer, TopicPartition
 
 from orchestrator import bus
 from orchestrator.config import Settings
 
 log = logging.getLogger("orchestrator.txn")
-CALL_TIMEOUT_S = 30.0
+CALL_TIMEOUT_S = 10.0
+ATTEMPTS = 4
 
 # (topic, key, value, headers, partition: -1 lets the key choose)
 Out = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]], int]
 
 
 class Fatal(RuntimeError):
-    """The producer cannot go on (fenced by a newer instance of itself, or broken)."""
+    """The producer cannot go on. `fenced`: a newer instance of this same transactional id
+    took over, so this process must stop; otherwise a fresh producer can resume."""
+
+    def __init__(self, message: str, fenced: bool = False) -> None:
+        super().__init__(message)
+        self.fenced = fenced
+
+
+_FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
 
 
 class Transactions:
@@ -39,29 +49,39 @@ class Transactions:
             "message.max.bytes": bus.CHANGELOG_RECORD_BYTES + 64 * 1024,
             **extra,
         }))
-        _retry(lambda: self.producer.init_transactions(CALL_TIMEOUT_S))
+        _retry(lambda: self.producer.init_transactions(CALL_TIMEOUT_S), attempts=30)
 
     def commit(self, records: Sequence[Out], offsets: list[TopicPartition],
                group: ConsumerGroupTopicPartitions | Any) -> bool:
-        """Produce `records` and commit `offsets` atomically: True, or False when aborted."""
+        """Produce `records` and commit `offsets` atomically: True, or False when aborted.
+
+        Only the commit itself is retried; any other error aborts (the caller reads the
+        batch again). A broker restarted mid-transaction can leave the producer fatally
+        broken (INVALID_TXN_STATE on abort): `Fatal` then says whether a new one may resume.
+        """
         try:
             self.producer.begin_transaction()
             for topic, key, value, headers, partition in records:
                 self._produce(topic, key, value, headers, partition)
             if offsets:
-                _retry(lambda: self.producer.send_offsets_to_transaction(offsets, group, CALL_TIMEOUT_S))
+                _bounded(lambda: self.producer.send_offsets_to_transaction(offsets, group, CALL_TIMEOUT_S))
             _retry(lambda: self.producer.commit_transaction(CALL_TIMEOUT_S))
             return True
         except KafkaException as exc:
-            error = exc.args[0]
-            if error.fatal():
-                raise Fatal(str(error)) from exc
-            log.warning("transaction aborted: %s", error)
+            self._check(exc)
+            log.warning("transaction aborted: %s", exc.args[0])
             try:
                 _retry(lambda: self.producer.abort_transaction(CALL_TIMEOUT_S))
             except KafkaException as again:
+                self._check(again)
                 raise Fatal(f"abort failed: {again}") from again
             return False
+
+    @staticmethod
+    def _check(exc: KafkaException) -> None:
+        error = exc.args[0]
+        if error.fatal() or error.code() in _FENCED:
+            raise Fatal(str(error), fenced=error.code() in _FENCED) from exc
 
     def _produce(self, topic: str, key: bytes | None, value: bytes | None,
                  headers: list[tuple[str, bytes]], partition: int) -> None:
@@ -77,8 +97,32 @@ class Transactions:
         self.producer.flush(CALL_TIMEOUT_S)
 
 
-def _retry(call: Callable[[], object]) -> None:
-    while True:
+def _bounded(call: Callable[[], object], timeout: float = 2 * CALL_TIMEOUT_S) -> None:
+    """`call` with a deadline of our own: librdkafka's send_offsets_to_transaction can block
+    past its timeout when the group coordinator goes away (librdkafka #5456, #5511). The
+    producer is then given up (`Fatal`); the one that replaces it fences this one."""
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as exc:  # handed to the caller's thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True, name="txn-call")
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise Fatal(f"a transactional call did not return within {timeout:.0f}s")
+    if outcome[0] is not None:
+        raise outcome[0]
+
+
+def _retry(call: Callable[[], object], attempts: int = ATTEMPTS) -> None:
+    """Call again after a retriable error, a few times: a call that keeps timing out means a
+    producer librdkafka cannot get going again (seen after broker restarts), so it is Fatal."""
+    for attempt in range(1, attempts + 1):
         try:
             call()
             return
@@ -86,4 +130,6 @@ def _retry(call: Callable[[], object]) -> None:
             error = exc.args[0]
             if not error.retriable() or error.txn_requires_abort() or error.fatal():
                 raise
+            if attempt == attempts:
+                raise Fatal(f"still failing after {attempts} attempts: {error}") from exc
             log.warning("retrying after a retriable error: %s", error)
