@@ -66,6 +66,7 @@ class Loop:
         self.rebuild = rebalance.Rebuild()
         self.last_commit = time.monotonic()
         self.last_error_log = 0.0
+        self.last_markers = 0.0
         self.joined = False
         self.paused = False
         self.stopping = False
@@ -153,6 +154,10 @@ class Loop:
     def _past_markers(self) -> None:
         """Idle: the consumer stands past the commit markers after the last record; so do we,
         so that a caught-up group's committed offsets equal the topic's end (lag 0)."""
+        now = time.monotonic()
+        if now - self.last_markers < IDLE_S / 2:
+            return
+        self.last_markers = now
         topic = self.parts.topic
         for tp in self.consumer.position([TopicPartition(topic, p) for p in self.positions]):
             if tp.offset > self.positions.get(tp.partition, tp.offset):
@@ -163,8 +168,11 @@ class Loop:
         if not self.outbox.empty():
             return 0.0
         waits = [0.2]
-        if self.parts.runtime.dirty or self.positions != self.committed:
-            waits.append(max(self.last_commit + LAZY_S - time.monotonic(), 0.0))
+        since = time.monotonic() - self.last_commit
+        if self.parts.runtime.dirty:
+            waits.append(max(LAZY_S - since, 0.0))
+        elif self.positions != self.committed:
+            waits.append(max(IDLE_S - since, 0.0))
         if self.clock is not None:
             waits.append(self.clock.seconds_to_tick())
         if self.executions is not None and self.executions.running:

@@ -44,7 +44,8 @@ class Transactions:
         self.producer = Producer(bus.producer_config(settings, **{
             "transactional.id": transactional_id,
             "transaction.timeout.ms": settings.transaction_timeout_ms,
-            "retry.backoff.ms": 10,  # CONCURRENT_TRANSACTIONS right after a commit: ask again soon
+            # CONCURRENT_TRANSACTIONS right after a commit: ask again soon, and never back off far
+            "retry.backoff.ms": 5, "retry.backoff.max.ms": 50,
             "compression.type": "lz4",
             "message.max.bytes": bus.CHANGELOG_RECORD_BYTES + 64 * 1024,
             **extra,
