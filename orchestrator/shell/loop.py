@@ -34,6 +34,7 @@ log = logging.getLogger("orchestrator.loop")
 BATCH = 500
 LAZY_S = 0.1
 IDLE_S = 1.0
+RESET_MAX_S = 15.0
 
 
 class ConsumerBroken(RuntimeError):
@@ -94,12 +95,13 @@ class Loop:
 
     def reset(self, why: str, consumer: bool) -> None:
         """A client broke for good (seen after a broker restart): start afresh from the last
-        commit with new clients; a run of failures in a minute stops the process instead."""
+        commit with new clients. A run of failures backs off (up to RESET_MAX_S) instead of
+        exiting: a broker that is down for minutes is waited out, not crash-looped on."""
         now = time.monotonic()
         self.resets = [t for t in self.resets if now - t < 60] + [now]
-        if len(self.resets) > 5:
-            raise RuntimeError(f"clients broke {len(self.resets)} times in a minute; last: {why}")
-        log.warning("new %s after: %s", "clients" if consumer else "producer", why)
+        pause = min(RESET_MAX_S, 0.5 * 2 ** (len(self.resets) - 2)) if len(self.resets) > 1 else 0.0
+        log.warning("new %s in %.1fs after: %s", "clients" if consumer else "producer", pause, why)
+        time.sleep(pause)
         # the old producer's last commit may have landed or not: only the broker knows, so
         # memory is rebuilt from what it holds (after the new producer fenced the old one)
         held = [TopicPartition(self.parts.topic, p) for p in self.positions]

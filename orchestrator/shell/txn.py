@@ -22,6 +22,7 @@ from orchestrator.config import Settings
 log = logging.getLogger("orchestrator.txn")
 CALL_TIMEOUT_S = 10.0
 ATTEMPTS = 4
+BOUND_S = 6.0
 
 # (topic, key, value, headers, partition: -1 lets the key choose)
 Out = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]], int]
@@ -98,10 +99,12 @@ class Transactions:
         self.producer.flush(CALL_TIMEOUT_S)
 
 
-def _bounded(call: Callable[[], object], timeout: float = 2 * CALL_TIMEOUT_S) -> None:
+def _bounded(call: Callable[[], object], timeout: float = BOUND_S) -> None:
     """`call` with a deadline of our own: librdkafka's send_offsets_to_transaction can block
-    past its timeout when the group coordinator goes away (librdkafka #5456, #5511). The
-    producer is then given up (`Fatal`); the one that replaces it fences this one."""
+    past its timeout when the group coordinator goes away (librdkafka #5456, #5511), and
+    after a broker restart it did so for good. The producer is then given up (`Fatal`);
+    the one that replaces it fences this one. The call takes ~10 ms when the broker is well,
+    so a few seconds tells a hang from a slow answer."""
     outcome: list[BaseException | None] = []
 
     def run() -> None:

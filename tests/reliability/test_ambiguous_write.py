@@ -27,7 +27,7 @@ from orchestrator import bus, client, codec, envelope
 from orchestrator.config import Settings
 from orchestrator.stack import kafka
 from orchestrator.stack.kafka_config import cluster_id, write_config
-from orchestrator.stack.proc import free_port, terminate
+from orchestrator.stack.proc import free_port, tail, terminate
 
 from . import harness
 from .conftest import STACK, record
@@ -62,7 +62,8 @@ def proxied() -> Iterator[tuple[Settings, harness.CuttingProxy]]:
         deadline = time.monotonic() + kafka.READY_TIMEOUT
         while not kafka.ready(bootstrap, 2.0):
             alive = proc.poll() is None and time.monotonic() < deadline
-            assert alive, (home / "kafka.out").read_text()[-2000:]
+            assert alive, (f"broker not ready within {kafka.READY_TIMEOUT:.0f}s (exited: {proc.poll()}):\n"
+                           + tail(home / "kafka.log", 30) + tail(home / "kafka.out", 10))
         settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=f"amb-{uuid.uuid4().hex[:8]}",
                             run_dir=home)
         bus.provision(settings)

@@ -75,6 +75,7 @@ def drive(fault: str, fleet: demo.Fleet, ledger: harness.Ledger, inject: Callabl
     dlq = sum(1 for _ in harness.iter_dead_letters(fleet.settings))
     figures, state = harness.check(fault, projects, ledger, recovery, dlq)
     dead = fleet.dead()
+    figures.problems = [f"{d} exited with {fleet.procs[d].returncode}" for d in dead] + figures.problems
     for label, proc in list(fleet.procs.items()):  # quiet log for the projection's comparison
         if label != "projector" and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
