@@ -42,7 +42,30 @@ def proxied() -> Iterator[tuple[Settings, harness.CuttingProxy]]:
     """A broker whose advertised listener is the proxy's port: every client goes through it."""
     if STACK.kafka_bootstrap or not kafka.cached_classpath(STACK):
         pytest.skip("needs the local Kafka jars (the battery's own broker)")
-    home = (REPO / ".run" / "reliability" / f"proxied-{uuid.uuid4().hex[:8]}").resolve()
+    for attempt in range(3):
+        home = (REPO / ".run" / "reliability" / f"proxied-{uuid.uuid4().hex[:8]}").resolve()
+        proxy, proc = _start_proxied(home)
+        if proc.poll() is None:
+            break
+        why = tail(home / "kafka.log", 30) + tail(home / "kafka.out", 10)
+        proxy.close()
+        shutil.rmtree(home, ignore_errors=True)
+        # a port picked free can be taken before the broker binds it (a client's own
+        # outgoing connection, in a busy suite): new ports, a new broker
+        assert attempt < 2, f"the proxied broker did not come up three times; last log:\n{why}"
+    try:
+        settings = Settings(kafka_bootstrap=f"127.0.0.1:{proxy.port}",
+                            topic_prefix=f"amb-{uuid.uuid4().hex[:8]}", run_dir=home)
+        bus.provision(settings)
+        yield settings, proxy
+    finally:
+        terminate(proc.pid, kafka.MARKER, timeout=20)
+        proxy.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _start_proxied(home: Path) -> tuple[harness.CuttingProxy, subprocess.Popen[bytes]]:
+    """Format and start a broker behind a new proxy; return once it answers or has exited."""
     home.mkdir(parents=True)
     port = free_port()
     controller = free_port()
@@ -57,21 +80,13 @@ def proxied() -> Iterator[tuple[Settings, harness.CuttingProxy]]:
     with (home / "kafka.out").open("ab") as out:
         proc = subprocess.Popen([*jvm, kafka.MARKER, str(props)], stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        bootstrap = f"127.0.0.1:{proxy.port}"
-        deadline = time.monotonic() + kafka.READY_TIMEOUT
-        while not kafka.ready(bootstrap, 2.0):
-            alive = proc.poll() is None and time.monotonic() < deadline
-            assert alive, (f"broker not ready within {kafka.READY_TIMEOUT:.0f}s (exited: {proc.poll()}):\n"
-                           + tail(home / "kafka.log", 30) + tail(home / "kafka.out", 10))
-        settings = Settings(kafka_bootstrap=bootstrap, topic_prefix=f"amb-{uuid.uuid4().hex[:8]}",
-                            run_dir=home)
-        bus.provision(settings)
-        yield settings, proxy
-    finally:
-        terminate(proc.pid, kafka.MARKER, timeout=20)
-        proxy.close()
-        shutil.rmtree(home, ignore_errors=True)
+    deadline = time.monotonic() + kafka.READY_TIMEOUT
+    while not kafka.ready(f"127.0.0.1:{proxy.port}", 2.0) and proc.poll() is None:
+        if time.monotonic() > deadline:
+            terminate(proc.pid, kafka.MARKER, timeout=20)
+            proc.wait(20)
+            break
+    return proxy, proc
 
 
 def _event(i: int) -> envelope.Event:
