@@ -152,7 +152,49 @@ def kafka(settings: Settings, n: int) -> dict[str, Any]:
         p2.flush(10)
         c.close()
         out[f"{label}_ms"] = summary(lat[10:])
+    out["txn_hop_ms"] = txn_hop(settings, value, min(500, n))
     return out
+
+
+def txn_hop(settings: Settings, value: bytes, n: int) -> dict[str, Any]:
+    """The floor of one exactly-once hop here: a record produced, consumed by a relay that
+    re-produces it in a transaction with its input offset (KIP-447), read `read_committed`
+    at the far end. The actors' hop pays this plus its own decision."""
+    prefix = settings.topic_prefix
+    src, dst = f"{prefix}.txn-in", f"{prefix}.txn-out"
+    _topics(settings, [src, dst], 1)
+    group = f"bench-txn-{uuid.uuid4()}"
+    relay_in = _consumer(settings, **{"group.id": group, "fetch.wait.max.ms": 100})
+    relay_in.assign([TopicPartition(src, 0, 0)])
+    relay = Producer(bus.producer_config(settings, **{"transactional.id": group, "linger.ms": 0}))
+    relay.init_transactions(30)
+    sink = _consumer(settings, **{"fetch.wait.max.ms": 100})
+    sink.assign([TopicPartition(dst, 0, 0)])
+    source = Producer(bus.producer_config(settings, **{"linger.ms": 0}))
+    lat: list[float] = []
+    deadline = time.monotonic() + 60
+    for _ in range(n):
+        if time.monotonic() > deadline:
+            break
+        t = time.perf_counter()
+        source.produce(src, value, b"k")
+        source.poll(0)
+        m = None
+        while m is None or m.error():
+            m = relay_in.poll(1.0)
+        relay.begin_transaction()
+        relay.produce(dst, m.value(), m.key())
+        relay.send_offsets_to_transaction([TopicPartition(src, 0, (m.offset() or 0) + 1)],
+                                          relay_in.consumer_group_metadata(), 10)
+        relay.commit_transaction(10)
+        got = None
+        while got is None or got.error():
+            got = sink.poll(1.0)
+        lat.append((time.perf_counter() - t) * 1000)
+    for c in (relay_in, sink):
+        c.close()
+    source.flush(10)
+    return summary(lat[10:])
 
 
 def postgres(settings: Settings, n: int) -> dict[str, Any]:

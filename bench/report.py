@@ -76,6 +76,9 @@ def rows(r: dict[str, Any]) -> list[tuple[str, Any, Any, Any, str, str]]:
     for lbl in ("ping", "ping_linger0"):
         p = k.get(f"{lbl}_ms", {})
         add(f"raw {lbl} produce->consume p50/p99, ms", f"{_fmt(p.get('p50'))} / {_fmt(p.get('p99'))}")
+    th = k.get("txn_hop_ms", {})
+    add("exactly-once relay hop (consume, produce + offsets in a txn, read_committed) p50/p99, ms",
+        f"{_fmt(th.get('p50'))} / {_fmt(th.get('p99'))}")
     add("PostgreSQL COPY, rows/s", pg.get("copy_rows_s"))
     add("PostgreSQL batched UPSERT, rows/s", pg.get("upsert_rows_s"), pg.get("copy_rows_s"))
     c = r.get("codec", {})

@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Producer
 
 from bench.common import rss_kb
 from orchestrator import bus, client, codec, demo, dryrun
@@ -80,23 +79,35 @@ def _interleave(groups: list[list[Record]]) -> list[Record]:
 
 
 def caught_up(settings: Settings, timeout: float) -> float:
-    """Seconds until every service's committed offsets reach the log's end."""
-    admin = AdminClient(bus.client_config(settings))
-    probe = demo_consumer(settings)
+    """Seconds until every service's committed offsets reach the log's end.
+
+    Committed offsets are read with a consumer per group that never subscribes (the
+    AdminClient's list_consumer_group_offsets crashed librdkafka here, in its main thread).
+    """
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
     topic = settings.events_topic
+    probe = demo_consumer(settings)
     ends = bus.end_offsets(probe, topic, range(settings.partitions))
     probe.close()
+    readers = {s: Consumer(bus.consumer_config(settings, settings.group(s, "all"))) for s in SERVICES}
     started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        behind = 0
-        for service in SERVICES:
-            group = settings.group(service, "all")
-            found = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result()
-            got = {tp.partition: tp.offset for tp in found.topic_partitions if tp.topic == topic}
-            behind += sum(max(end - got.get(p, 0), 0) for p, end in ends.items())
-        if behind == 0:
-            return time.monotonic() - started
-        time.sleep(0.5)
+    try:
+        while time.monotonic() - started < timeout:
+            behind = 0
+            for reader in readers.values():
+                try:
+                    found = reader.committed([TopicPartition(topic, p) for p in ends], timeout=10)
+                except KafkaException:  # the group's coordinator not ready yet: ask again
+                    found = []
+                got = {tp.partition: tp.offset for tp in found}
+                behind += sum(max(end - got.get(p, 0), 0) for p, end in ends.items())
+            if behind == 0:
+                return time.monotonic() - started
+            time.sleep(0.5)
+    finally:
+        for reader in readers.values():
+            reader.close()
     raise TimeoutError(f"not caught up within {timeout:.0f}s")
 
 
@@ -135,7 +146,9 @@ def run(settings: Settings, events: int, in_flight: int = 10) -> dict[str, Any]:
 
     bus.provision(settings)
     out: dict[str, Any] = {"history": produce_history(settings, events, in_flight)}
-    fleet = demo.Fleet(settings.model_copy(update={"run_dir": settings.run_dir / settings.topic_prefix}))
+    # its own run dir (logs), the same servers: the stack's address is read before it moves
+    fleet = demo.Fleet(settings.model_copy(update={"run_dir": settings.run_dir / settings.topic_prefix,
+                                                   "kafka_bootstrap": settings.bootstrap}))
     try:
         for service in SERVICES:
             fleet.start(service)

@@ -36,6 +36,8 @@ def runtime(r: dict[str, Any]) -> list[Row]:
         row("fleet_cpu_vs_bare_loop", _ratio(cpu, bare_cpu), "<= 20", lambda v: v <= 20),
         row("hop_p50_vs_raw_ping", _ratio(low.get("p50"), ping.get("p50")), "<= 4", lambda v: v <= 4),
         row("hop_p99_vs_raw_ping", _ratio(low.get("p99"), ping.get("p99")), "<= 5", lambda v: v <= 5),
+        row("hop_p50_vs_txn_relay_hop", _ratio(low.get("p50"), k.get("txn_hop_ms", {}).get("p50"))),
+        row("hop_p99_vs_txn_relay_hop", _ratio(low.get("p99"), k.get("txn_hop_ms", {}).get("p99"))),
         row("task_cycles_per_s", t.get("cycles_s")),
         row("hop_p50_ms", low.get("p50")),
         row("hop_p99_ms", low.get("p99")),
