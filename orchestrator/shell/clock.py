@@ -1,4 +1,4 @@
-"""When a process decider (the Monitor) may judge time: only with a view of the log.
+"""When a process decider (the Monitor) may judge time (only with a view of the log), and the tick.
 
 Leases and deadlines judged on a stale view raise false alerts. So no tick while the
 partitions just assigned are still being caught up, while the broker is unreachable, and,
@@ -11,6 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from orchestrator.envelope import Tick
+from orchestrator.wallclock import now_ms
+
+if TYPE_CHECKING:
+    from orchestrator.shell.loop import Loop
 
 QUIET_TICKS = 6
 
@@ -60,3 +67,17 @@ class Clock:
     def revoked(self, partitions: set[int]) -> None:
         for p in partitions:
             self.catching_up.pop(p, None)
+
+
+def tick(loop: Loop) -> None:
+    """Judge the keys whose deadlines or leases are due, when the clock may."""
+    clock = loop.clock
+    if clock is None or not clock.due() or not clock.may_judge(loop.positions):
+        return
+    runtime, now = loop.parts.runtime, now_ms()
+    for key in runtime.due_keys(now):
+        step = runtime.react(key, Tick(now))
+        if step.outputs:
+            loop.settle(step)
+        else:
+            runtime.reschedule(key, now)

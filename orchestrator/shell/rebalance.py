@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaException, TopicPartition
 
-from orchestrator.shell import restore
+from orchestrator.shell import commit, restore
 from orchestrator.shell.parts import Parts
-from orchestrator.shell.txn import Out
+from orchestrator.shell.txn import Out, Pending
 
 if TYPE_CHECKING:  # the loop calls in here; only its type is needed
-    from orchestrator.shell.loop import Loop, Pending
+    from orchestrator.shell.loop import Loop
 
 log = logging.getLogger("orchestrator.rebalance")
 
@@ -76,7 +76,7 @@ def assigned(loop: Loop, given: list[TopicPartition]) -> None:
     loop.committed.update(restored.positions)
     loop.rebuild.add(restored)
     if loop.clock is not None:
-        loop.clock.assigned(loop._ends(), loop.positions)
+        loop.clock.assigned(loop.ends(), loop.positions)
     mine = set(partitions)
     for key in [k for k, e in loop.parts.runtime.entries.items() if e.partition in mine]:
         run_claims(loop, key)
@@ -85,14 +85,12 @@ def assigned(loop: Loop, given: list[TopicPartition]) -> None:
 def revoked(loop: Loop, given: list[TopicPartition]) -> None:
     partitions = {tp.partition for tp in given if tp.topic == loop.parts.topic}
     if partitions:
-        loop.commit()  # what this instance decided is in before another one takes over
+        commit.commit(loop)  # what this instance decided is in before another one takes over
         _drop(loop, partitions)
 
 
 def lost(loop: Loop, given: list[TopicPartition]) -> None:
     """Fenced or expired: whatever is uncommitted can no longer commit."""
-    from orchestrator.shell.loop import Pending
-
     log.warning("partitions %s lost (fenced, or the session expired): uncommitted work dropped",
                 sorted(tp.partition for tp in given))
     loop.parts.runtime.rollback()

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer, TopicPartition
 
 from orchestrator import bus
 from orchestrator.config import Settings
+from orchestrator.shell.workers import Result
 
 log = logging.getLogger("orchestrator.txn")
 CALL_TIMEOUT_S = 10.0
@@ -26,6 +28,16 @@ BOUND_S = 6.0
 
 # (topic, key, value, headers, partition: -1 lets the key choose)
 Out = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]], int]
+
+
+@dataclass
+class Pending:
+    """What the next transaction carries beyond the changed states."""
+
+    records: list[Out] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)  # executions whose outcome it folds
+    touched: set[str] = field(default_factory=set)  # keys whose claims to run once committed
+    urgent: bool = False  # it carries outputs: commit now
 
 
 class Fatal(RuntimeError):

@@ -16,11 +16,15 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from orchestrator import executors, worker
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
-from orchestrator.worker import Outcome, Work
+from orchestrator.worker import Outcome, Work, heartbeat
+
+if TYPE_CHECKING:
+    from orchestrator.shell.loop import Loop
 
 log = logging.getLogger("orchestrator.workers")
 
@@ -104,3 +108,24 @@ class Executions:
             await asyncio.sleep(every)
             seq += 1
             self.outbox.put(Beat(key, started, seq))
+
+
+def drain(loop: Loop) -> None:
+    """Fold the heartbeats and results the executions reported since the last look."""
+    p = loop.parts
+    worker = p.worker
+    while worker is not None:
+        try:
+            report = loop.outbox.get_nowait()
+        except queue.Empty:
+            return
+        if report.key not in p.runtime.entries:
+            if isinstance(report, Result) and loop.executions is not None:
+                loop.executions.finished(report.started.event_id)
+            continue  # finished meanwhile, or no longer ours
+        match report:
+            case Beat(key=key, started=started, seq=seq):
+                loop.settle(p.runtime.outputs(key, [heartbeat(started, seq, p.me)]))
+            case Result(key=key, started=started, outcome=outcome):
+                loop.settle(p.runtime.outputs(key, worker.finish(p.runtime.state(key), started, outcome)))
+                loop.pending.results.append(report)

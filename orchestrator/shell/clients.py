@@ -1,0 +1,83 @@
+"""The service's two Kafka clients, and new ones when either breaks for good.
+
+One consumer (static membership when an instance id is set, cooperative-sticky, offsets
+committed only through transactions) and one transactional producer per instance. A
+broken client is replaced, not retried forever: memory goes back to the last commit and
+the partitions are restored again, because only the broker knows whether the old
+producer's last commit landed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from orchestrator import bus
+from orchestrator.shell import rebalance
+from orchestrator.shell.txn import Transactions
+
+if TYPE_CHECKING:
+    from orchestrator.shell.loop import Loop
+
+log = logging.getLogger("orchestrator.loop")
+RESET_MAX_S = 15.0
+
+
+def consumer(loop: Loop) -> Consumer:
+    s, parts = loop.parts.settings, loop.parts
+    c = Consumer(bus.consumer_config(s, parts.group, **{
+        "enable.auto.commit": False,
+        "partition.assignment.strategy": "cooperative-sticky",
+        "session.timeout.ms": s.session_timeout_ms,
+        "heartbeat.interval.ms": max(s.session_timeout_ms // 5, 500),
+        "error_cb": lambda error: client_error(loop, error),
+        **({"group.instance.id": f"{parts.group}.{s.instance_id}"} if s.instance_id else {}),
+    }))
+    c.subscribe([parts.topic], on_assign=lambda _, ps: rebalance.assigned(loop, ps),
+                on_revoke=lambda _, ps: rebalance.revoked(loop, ps),
+                on_lost=lambda _, ps: rebalance.lost(loop, ps))
+    return c
+
+
+def transactions(loop: Loop) -> Transactions:
+    return Transactions(loop.parts.settings, f"{loop.parts.group}.{loop.parts.instance}",
+                        error_cb=lambda error: client_error(loop, error))
+
+
+def reset(loop: Loop, why: str, new_consumer: bool) -> None:
+    """A client broke for good (seen after a broker restart): start afresh from the last
+    commit with new clients. A run of failures backs off (up to RESET_MAX_S) instead of
+    exiting: a broker that is down for minutes is waited out, not crash-looped on."""
+    now = time.monotonic()
+    loop.resets = [t for t in loop.resets if now - t < 60] + [now]
+    pause = min(RESET_MAX_S, 0.5 * 2 ** (len(loop.resets) - 2)) if len(loop.resets) > 1 else 0.0
+    log.warning("new %s in %.1fs after: %s", "clients" if new_consumer else "producer", pause, why)
+    time.sleep(pause)
+    # the old producer's last commit may have landed or not: only the broker knows, so
+    # memory is rebuilt from what it holds (after the new producer fenced the old one)
+    held = [TopicPartition(loop.parts.topic, p) for p in loop.positions]
+    rebalance.lost(loop, held)
+    loop.txn = transactions(loop)
+    if new_consumer:
+        with contextlib.suppress(Exception):
+            loop.consumer.close()
+        loop.consumer = consumer(loop)
+    elif held:
+        rebalance.assigned(loop, held)
+        for tp in held:
+            with contextlib.suppress(KafkaException):
+                loop.consumer.seek(TopicPartition(tp.topic, tp.partition, loop.positions[tp.partition]))
+
+
+def client_error(loop: Loop, error: KafkaError) -> None:
+    """librdkafka retries on its own; say so once in a while, and tell the clock."""
+    now = time.monotonic()
+    if now - loop.last_error_log >= 5.0:
+        log.warning("kafka: %s", error)
+        loop.last_error_log = now
+    if loop.clock is not None and error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
+        loop.clock.broker_error()
