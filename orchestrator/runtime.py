@@ -156,6 +156,15 @@ class Runtime:
         elif self._next.get(key) != at:
             self._next[key] = at
             heapq.heappush(self._timers, (at, key))
+            if len(self._timers) > 2 * len(self._next) + 1024:
+                self._compact()
+
+    def _compact(self) -> None:
+        """Drop the timers that moved on or whose key ended: the heap stays the size of the
+        live keys instead of growing with every deadline ever moved (a Monitor after a
+        million events held most of its memory there)."""
+        self._timers = [(at, key) for key, at in self._next.items()]
+        heapq.heapify(self._timers)
 
     # -- commit, rollback, restore -----------------------------------------------------
     def changes(self) -> list[tuple[str, int, Entry | None]]:

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("orchestrator.loop")
 RESET_MAX_S = 15.0
+QUEUED_KB = 8 * 1024
+FETCH_BYTES = 8 * 1024 * 1024
 
 
 def consumer(loop: Loop) -> Consumer:
@@ -34,6 +36,9 @@ def consumer(loop: Loop) -> Consumer:
         "partition.assignment.strategy": "cooperative-sticky",
         "session.timeout.ms": s.session_timeout_ms,
         "heartbeat.interval.ms": max(s.session_timeout_ms // 5, 500),
+        # librdkafka prefetches up to 64 MB + a 50 MB fetch by default: a service catching up
+        # on a long log held ~290 MB; these bound it without slowing small records
+        "queued.max.messages.kbytes": QUEUED_KB, "fetch.max.bytes": FETCH_BYTES,
         "error_cb": lambda error: client_error(loop, error),
         **({"group.instance.id": f"{parts.group}.{s.instance_id}"} if s.instance_id else {}),
     }))

@@ -117,4 +117,5 @@ def replay(parts: Parts, partition: int, until: int) -> int:
 
 def _reader(parts: Parts) -> Consumer:
     return Consumer(bus.consumer_config(parts.settings, f"{parts.group}-restore-{uuid.uuid4().hex[:8]}", **{
-        "enable.auto.commit": False, "enable.partition.eof": True, "fetch.max.bytes": 64 * 1024 * 1024}))
+        "enable.auto.commit": False, "enable.partition.eof": True,
+        "fetch.max.bytes": 16 * 1024 * 1024, "queued.max.messages.kbytes": 16 * 1024}))

@@ -154,3 +154,15 @@ def test_replay_folds_without_deciding() -> None:
     assert rt.state("p1").seen == ("module.planned",) and rt.dirty == {"p1": 2}
     rt.fold("p1", 2, planned())  # the same event again: already folded
     assert rt.state("p1").seen == ("module.planned",)
+
+
+def test_the_timer_heap_stays_the_size_of_the_live_keys_however_many_deadlines_moved() -> None:
+    rt = Runtime(Toy, lambda: Toy.initial_state(ME), lambda state: 10_000 + len(state.seen))
+    for n in range(3_000):  # every project moves its deadline, then ends
+        handle(rt, planned(f"e{n}", project=f"p{n}"))
+        handle(rt, ev(f"c{n}", ModuleCompleted("api", 1), project=f"p{n}"))
+        handle(rt, ev(f"x{n}", ProjectCompleted(("web",)), project=f"p{n}"))
+    handle(rt, planned("live", project="live"))
+    assert len(rt._timers) <= 2 * len(rt.entries) + 1024 + 1
+    assert rt.due_keys(10_001) == []
+    assert rt.due_keys(10_002) == ["live"]  # the live key's timer survived every compaction
