@@ -10,8 +10,11 @@ one stops the process.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +66,7 @@ class Transactions:
             "message.max.bytes": bus.CHANGELOG_RECORD_BYTES + 64 * 1024,
             **extra,
         }))
+        self.bounded = Bounded()
         _retry(lambda: self.producer.init_transactions(CALL_TIMEOUT_S), attempts=30)
 
     def commit(self, records: Sequence[Out], offsets: list[TopicPartition],
@@ -78,7 +82,8 @@ class Transactions:
             for topic, key, value, headers, partition in records:
                 self._produce(topic, key, value, headers, partition)
             if offsets:
-                _bounded(lambda: self.producer.send_offsets_to_transaction(offsets, group, CALL_TIMEOUT_S))
+                send = self.producer.send_offsets_to_transaction
+                self.bounded(lambda: send(offsets, group, CALL_TIMEOUT_S))
             _retry(lambda: self.producer.commit_transaction(CALL_TIMEOUT_S))
             return True
         except KafkaException as exc:
@@ -111,28 +116,34 @@ class Transactions:
         self.producer.flush(CALL_TIMEOUT_S)
 
 
-def _bounded(call: Callable[[], object], timeout: float = BOUND_S) -> None:
-    """`call` with a deadline of our own: librdkafka's send_offsets_to_transaction can block
-    past its timeout when the group coordinator goes away (librdkafka #5456, #5511), and
-    after a broker restart it did so for good. The producer is then given up (`Fatal`);
-    the one that replaces it fences this one. The call takes ~10 ms when the broker is well,
-    so a few seconds tells a hang from a slow answer."""
-    outcome: list[BaseException | None] = []
+class Bounded:
+    """Calls with a deadline of our own, on one daemon helper thread per producer:
+    librdkafka's send_offsets_to_transaction can block past its timeout when the group
+    coordinator goes away (librdkafka #5456, #5511), and after a broker restart it did so
+    for good. The producer is then given up (`Fatal`); the one that replaces it fences
+    this one, and the stuck thread dies with the process. The call takes ~10 ms when the
+    broker is well, so a few seconds tells a hang from a slow answer. (A thread per call
+    was a measurable part of every commit.)"""
 
-    def run() -> None:
+    def __init__(self) -> None:
+        self.calls: queue.SimpleQueue[tuple[Callable[[], object], Future[object]]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, daemon=True, name="txn-call").start()
+
+    def __call__(self, call: Callable[[], object], timeout: float = BOUND_S) -> None:
+        future: Future[object] = Future()
+        self.calls.put((call, future))
         try:
-            call()
-            outcome.append(None)
-        except BaseException as exc:  # handed to the caller's thread
-            outcome.append(exc)
+            future.result(timeout)
+        except FutureTimeout:
+            raise Fatal(f"a transactional call did not return within {timeout:.0f}s") from None
 
-    worker = threading.Thread(target=run, daemon=True, name="txn-call")
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise Fatal(f"a transactional call did not return within {timeout:.0f}s")
-    if outcome[0] is not None:
-        raise outcome[0]
+    def _serve(self) -> None:
+        while True:
+            call, future = self.calls.get()
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # handed to the caller's thread
+                future.set_exception(exc)
 
 
 def _retry(call: Callable[[], object], attempts: int = ATTEMPTS) -> None:
