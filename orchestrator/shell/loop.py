@@ -45,6 +45,7 @@ class Loop:
         self.resets: list[float] = []
         self.last_commit = self.last_markers = time.monotonic()
         self.joined = self.paused = self.stopping = False
+        self.broken: str | None = None  # set by a rebalance callback that could not finish
         self.idle_wait = 0.001
         self.consumer = clients.consumer(self)
         self.txn = clients.transactions(self)
@@ -65,6 +66,9 @@ class Loop:
 
     def step(self) -> None:
         first = self.consumer.poll(self._wait())
+        if self.broken is not None:  # raised here: an exception inside poll's callback is mangled
+            why, self.broken = self.broken, None
+            raise ConsumerBroken(why)
         batch = [first, *self.consumer.consume(BATCH - 1, 0)] if first is not None else []
         if batch:
             self.parts.metrics.batch.observe(len(batch))

@@ -71,7 +71,12 @@ def assigned(loop: Loop, given: list[TopicPartition]) -> None:
     loop.joined = True
     if not partitions:
         return
-    restored = restore.restore(loop.parts, loop.consumer, partitions)
+    try:
+        restored = restore.restore(loop.parts, loop.consumer, partitions)
+    except Exception as exc:  # the broker went away mid-assignment: start again with new clients
+        log.warning("restoring partitions %s failed: %s", partitions, exc)
+        loop.broken = f"restore failed: {exc}"
+        return
     loop.positions.update(restored.positions)
     loop.committed.update(restored.positions)
     loop.rebuild.add(restored)
