@@ -118,7 +118,8 @@ def evolve(state: State, event: Event) -> State:
         case ModuleBlocked(area=area) if _running(state, area):
             return _put(state, area, Blocked(area))
         case ProjectCancelled():
-            stopped = {a: Stopped(a) if isinstance(m, Running) else m for a, m in state.modules.items()}
+            stopped: dict[str, ModuleState] = {
+                a: Stopped(a) if isinstance(m, Running) else m for a, m in state.modules.items()}
             return dataclasses.replace(state, modules=stopped)
         case _:
             return state
