@@ -55,6 +55,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("module.blocked", e.ModuleBlocked, "pm"),
     Entry("project.completed", e.ProjectCompleted, "cto"),
     Entry("project.blocked", e.ProjectBlocked, "cto"),
+    Entry("project.paused", e.ProjectPaused, "client"),
+    Entry("project.resumed", e.ProjectResumed, "client"),
+    Entry("project.cancelled", e.ProjectCancelled, "client"),
 )
 
 WORKER_ROLES = frozenset({e.Role.DEV, e.Role.QA, e.Role.DEVOPS})

@@ -343,11 +343,31 @@ class ProjectBlocked:
     reason: str
 
 
+@dataclass(frozen=True)
+class ProjectPaused:
+    """An operator paused the project: nothing new is claimed, the Monitor's clocks stop."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectResumed:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectCancelled:
+    """An operator cancelled the project: running work is stopped, the project ends."""
+
+    reason: str = ""
+
+
 Payload = (
     SpecSubmitted | SpecRejected | ProjectCreated | CharterCreated | ModulePlanned
     | BacklogCreated | TaskAssigned | TaskStarted | TaskHeartbeat | TaskCompleted | TaskFailed
     | QaRequested | QaPassed | QaFailed | TaskReworkRequested | DevopsRequested
     | DevopsDeployed | DevopsFailed | SmokePassed | SmokeFailed | TaskVerified
     | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
-    | ModuleBlocked | ProjectCompleted | ProjectBlocked
+    | ModuleBlocked | ProjectCompleted | ProjectBlocked | ProjectPaused | ProjectResumed
+    | ProjectCancelled
 )

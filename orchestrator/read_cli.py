@@ -21,7 +21,7 @@ from orchestrator.position import Token
 
 read_app = typer.Typer()
 JsonOpt = typer.Option(False, "--json", help="machine-readable output")
-TERMINAL = {"completed", "blocked", "rejected"}
+TERMINAL = {"completed", "blocked", "rejected", "cancelled"}
 
 
 def fail(message: str) -> None:

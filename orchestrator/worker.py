@@ -19,6 +19,9 @@ from orchestrator.events import (
     Executor,
     ModuleBlocked,
     ModuleCompleted,
+    ProjectCancelled,
+    ProjectPaused,
+    ProjectResumed,
     QaFailed,
     QaPassed,
     QaRequested,
@@ -107,6 +110,8 @@ class State:
     me: Actor
     tasks: dict[str, Task] = field(default_factory=dict)
     ended: frozenset[str] = frozenset()  # areas whose module completed or was blocked
+    paused: bool = False  # the project is paused: triggers wait, nothing new is claimed
+    cancelled: bool = False  # the project is cancelled: every run stops, nothing is left
 
 
 def initial_state(me: Actor) -> State:
@@ -120,7 +125,8 @@ Result = TaskCompleted | TaskFailed | QaPassed | QaFailed | DevopsFailed | Smoke
 def interests(trigger: type[Trigger], results: tuple[type[Result], ...]) -> frozenset[type]:
     """What a worker of a role folds: its assignments, triggers, claims and results."""
     return frozenset({TaskAssigned, trigger, TaskStarted, TaskCancelled, *results,
-                      ModuleCompleted, ModuleBlocked})
+                      ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed,
+                      ProjectCancelled})
 
 
 def evolve(state: State, event: Event, trigger: type[Trigger], results: tuple[type[Result], ...]) -> State:
@@ -129,6 +135,12 @@ def evolve(state: State, event: Event, trigger: type[Trigger], results: tuple[ty
         return state
     p = event.payload
     match p:
+        case ProjectPaused():
+            return replace(state, paused=True)
+        case ProjectResumed():
+            return replace(state, paused=False)
+        case ProjectCancelled():
+            return replace(state, tasks={}, cancelled=True)
         case TaskAssigned():
             task = state.tasks.get(p.task_id)
             if task is None and p.area in state.ended:
@@ -181,8 +193,8 @@ def mine(state: State, event: Event) -> bool:
 
 
 def is_terminal(state: State) -> bool:
-    """Every module this worker served has ended: nothing is left to claim."""
-    return bool(state.ended) and not state.tasks
+    """Every module this worker served has ended, or the project was cancelled."""
+    return state.cancelled or (bool(state.ended) and not state.tasks)
 
 
 def claim(
@@ -194,6 +206,8 @@ def claim(
     partial deployment is carried out before the total one, never dropped mid-way.
     """
     task = state.tasks.get(task_id)
+    if state.paused or state.cancelled:
+        return []  # the trigger waits among the task's triggers until the project resumes
     if task is not None and (not claimable(task, attempt, round) or busy(task, attempt)):
         return []
     area = task.spec.area if task is not None else getattr(trigger.payload, "area", "")
@@ -209,7 +223,7 @@ def next_claim(state: State, started: Event, trigger: type[Trigger]) -> list[Eve
     """After the result of `started`: the claim of the newest trigger that waited for it."""
     task = state.tasks.get(_task_id(started))
     attempt, round = _key(started)
-    if task is None:
+    if task is None or state.paused:
         return []
     waiting = [t for t in task.triggers.values() if isinstance(t.payload, trigger)
                and t.payload.attempt == attempt and t.payload.round > round
@@ -222,6 +236,32 @@ def next_claim(state: State, started: Event, trigger: type[Trigger]) -> list[Eve
     spec = task.spec
     claim = TaskStarted(spec.task_id, spec.area, state.me.role, p.attempt, p.round, spec.lease_ms)
     return [follow(newest, claim, state.me, spec.task_id, p.attempt, p.round)]
+
+
+def resume_claims(state: State, kinds: tuple[type, ...]) -> list[Event]:
+    """On `project.resumed`: per idle task, the claim of its newest trigger that waited.
+
+    `kinds` are the trigger types that claim for this role (Dev: its assignment and
+    reworks). An assignment claims the next round; a trigger names its own round.
+    """
+    out: list[Event] = []
+    for _, task in sorted(state.tasks.items()):
+        if isinstance(task.phase, Claimed | Cancelled):
+            continue
+        waiting = [t for t in task.triggers.values() if isinstance(t.payload, kinds)
+                   and getattr(t.payload, "attempt", None) == task.spec.attempt]
+        if not waiting:
+            continue
+        newest = max(waiting, key=lambda t: getattr(t.payload, "round", -1))
+        p = newest.payload
+        round = getattr(p, "round", None)
+        round = task.max_round + 1 if round is None else round
+        if not claimable(task, task.spec.attempt, round):
+            continue
+        spec = task.spec
+        started = TaskStarted(spec.task_id, spec.area, state.me.role, spec.attempt, round, spec.lease_ms)
+        out.append(follow(newest, started, state.me, spec.task_id, spec.attempt, round))
+    return out
 
 
 def claimable(task: Task, attempt: int, round: int) -> bool:

@@ -21,6 +21,7 @@ from orchestrator.events import (
     ModulePlanned,
     PmEscalated,
     ProjectBlocked,
+    ProjectCancelled,
     ProjectCompleted,
     ProjectCreated,
 )
@@ -48,12 +49,19 @@ class Completed:
     modules: tuple[str, ...]
 
 
-State = Unplanned | Delivering | Completed
+@dataclass(frozen=True)
+class Cancelled:
+    """An operator cancelled the project: no module can complete it any more."""
+
+    me: Actor
+
+
+State = Unplanned | Delivering | Completed | Cancelled
 
 
 interests = frozenset({
     ProjectCreated, ModuleCompleted, ModuleBlocked, PmEscalated, CtoDecided, ProjectBlocked,
-    ProjectCompleted,
+    ProjectCompleted, ProjectCancelled,
 })
 
 
@@ -64,7 +72,7 @@ def initial_state(me: Actor) -> State:
 def is_terminal(state: State) -> bool:
     """Completed, or blocked with every module ended (no escalation can still come)."""
     match state:
-        case Completed():
+        case Completed() | Cancelled():
             return True
         case Delivering(blocked=True) as d:
             return set(d.modules) <= d.completed | d.stopped
@@ -89,6 +97,8 @@ def evolve(state: State, event: Event) -> State:
             return dataclasses.replace(state, blocked=True)
         case Delivering(), ProjectCompleted():
             return Completed(state.me, state.modules)
+        case Unplanned() | Delivering(), ProjectCancelled():
+            return Cancelled(state.me)
         case _:
             return state
 

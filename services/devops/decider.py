@@ -8,6 +8,7 @@ from orchestrator.events import (
     DevopsDeployed,
     DevopsFailed,
     DevopsRequested,
+    ProjectResumed,
     Scope,
     SmokeFailed,
     SmokePassed,
@@ -24,6 +25,7 @@ from orchestrator.worker import work_of as work_of
 TRIGGER = DevopsRequested
 RESULTS = (DevopsFailed, SmokePassed, SmokeFailed)
 interests = worker.interests(TRIGGER, RESULTS)
+CLAIMS = (DevopsRequested,)  # what claims work for this role: re-claimed on resume
 
 
 def evolve(state: State, event: Event) -> State:
@@ -34,6 +36,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
     if isinstance(event, Event) and not worker.mine(state, event):
         return []
     match event:
+        case Event(payload=ProjectResumed()) if state.paused:
+            return worker.resume_claims(state, CLAIMS)
         case Event(payload=DevopsRequested() as p) if p.task_id in state.tasks:
             lease = state.tasks[p.task_id].spec.lease_ms
             return worker.claim(state, event, p.task_id, p.attempt, p.round, lease)

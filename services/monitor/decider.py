@@ -20,6 +20,9 @@ from orchestrator.events import (
     ModulePlanned,
     MonitorAlert,
     Policy,
+    ProjectCancelled,
+    ProjectPaused,
+    ProjectResumed,
     QaFailed,
     QaPassed,
     QaRequested,
@@ -91,13 +94,15 @@ class State:
     areas: dict[str, Area] = field(default_factory=dict)
     tasks: dict[str, Track] = field(default_factory=dict)
     ended: frozenset[str] = frozenset()  # areas whose module completed or was blocked
+    paused_at: int | None = None  # the project is paused since: every clock stands still
+    cancelled: bool = False
 
 
 interests = frozenset({
     ModulePlanned, BacklogCreated, TaskAssigned, TaskStarted, TaskHeartbeat, QaRequested,
     DevopsRequested, TaskReworkRequested, TaskCompleted, TaskFailed, QaPassed, QaFailed,
     DevopsFailed, SmokePassed, SmokeFailed, TaskVerified, TaskCancelled, MonitorAlert,
-    ModuleCompleted, ModuleBlocked,
+    ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed, ProjectCancelled,
 })
 
 
@@ -106,18 +111,22 @@ def initial_state(me: Actor) -> State:
 
 
 def is_terminal(state: State) -> bool:
-    """Every module this Monitor follows has ended."""
-    return bool(state.areas) and set(state.areas) <= state.ended
+    """Every module this Monitor follows has ended, or the project was cancelled."""
+    return state.cancelled or (bool(state.areas) and set(state.areas) <= state.ended)
 
 
 def due(state: State) -> int | None:
     """The earliest lease or deadline not yet alerted: when a tick may raise an alert."""
+    if state.paused_at is not None:
+        return None  # paused: no clock runs
     found = [at for track in state.tasks.values() for at in _due_times(track)]
     return min(found, default=None)
 
 
 def decide(state: State, event: Event | Tick) -> list[Event]:
     match event:
+        case Tick() if state.paused_at is not None:
+            return []
         case Tick(now=now):
             return [a for _, t in sorted(state.tasks.items()) for a in _timers(state, t, now)]
         case Event() if not _mine(state, event):
@@ -159,9 +168,33 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
 
 
 def evolve(state: State, event: Event) -> State:
-    if not _mine(state, event):
-        return state
     t = event.occurred_at
+    match event.payload:
+        case ProjectPaused() if state.paused_at is None:
+            return replace(state, paused_at=t)
+        case ProjectResumed() if state.paused_at is not None:
+            return _resumed(state, state.paused_at, t)
+        case ProjectCancelled():
+            return replace(state, tasks={}, cancelled=True)
+        case _:
+            return _evolve_task(state, event, t) if _mine(state, event) else state
+
+
+def _resumed(state: State, paused_at: int, now: int) -> State:
+    """Deadlines move on by the time paused (since the trigger, if it came while paused);
+    leases start afresh, since nothing could beat in between claims."""
+    tasks = {}
+    for tid, track in state.tasks.items():
+        if isinstance(track.phase, Running):
+            r = track.phase
+            since = r.since + (now - max(r.since, paused_at))
+            beat = None if r.beat is None else max(r.beat, now)
+            track = replace(track, phase=replace(r, since=since, beat=beat))
+        tasks[tid] = track
+    return replace(state, tasks=tasks, paused_at=None)
+
+
+def _evolve_task(state: State, event: Event, t: int) -> State:
     match event.payload:
         case ModuleCompleted() | ModuleBlocked() as p:
             tasks = {tid: track for tid, track in state.tasks.items() if track.spec.area != p.area}

@@ -23,6 +23,7 @@ from orchestrator.events import (
     ModulePlanned,
     MonitorAlert,
     PmEscalated,
+    ProjectCancelled,
     Role,
     Severity,
     TaskAssigned,
@@ -60,7 +61,14 @@ class Blocked:
     area: str
 
 
-ModuleState = Running | Done | Blocked
+@dataclass(frozen=True)
+class Stopped:
+    """The project was cancelled: the module's open tasks were cancelled with it."""
+
+    area: str
+
+
+ModuleState = Running | Done | Blocked | Stopped
 
 
 @dataclass(frozen=True)
@@ -71,7 +79,7 @@ class State:
 
 interests = frozenset({
     ModulePlanned, TaskAssigned, PmEscalated, TaskVerified, TaskCancelled, ModuleCompleted,
-    ModuleBlocked, MonitorAlert, CtoDecided,
+    ModuleBlocked, MonitorAlert, CtoDecided, ProjectCancelled,
 })
 
 
@@ -109,6 +117,10 @@ def evolve(state: State, event: Event) -> State:
             return _put(state, area, Done(area))
         case ModuleBlocked(area=area) if _running(state, area):
             return _put(state, area, Blocked(area))
+        case ProjectCancelled():
+            stopped: dict[str, ModuleState] = {
+                a: Stopped(a) if isinstance(m, Running) else m for a, m in state.modules.items()}
+            return dataclasses.replace(state, modules=stopped)
         case _:
             return state
 
@@ -123,6 +135,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
             return _triage(state.me, event, module, alert)
         case Event(payload=CtoDecided(area=area) as ruling) if (module := _running(state, area)):
             return _apply(state.me, event, module, ruling)
+        case Event(payload=ProjectCancelled(reason=reason)):
+            return _cancel_all(state, event, reason)
         case Event(payload=TaskVerified(area=area, task_id=tid)) if (
             (module := _running(state, area)) and _is_open(module.tasks.get(tid))
         ):
@@ -204,6 +218,16 @@ def _apply(me: Actor, cause: Event, module: Running, ruling: CtoDecided) -> list
     ]
     out.append(follow(cause, ModuleBlocked(module.plan.area, ruling.reason), me))
     return out
+
+
+def _cancel_all(state: State, cause: Event, reason: str) -> list[Event]:
+    """Every open task of every running module: `task.cancelled` (workers stop their runs)."""
+    why = f"project cancelled: {reason}" if reason else "project cancelled"
+    return [
+        follow(cause, TaskCancelled(tid, module.plan.area, why), state.me, tid)
+        for _, module in sorted(state.modules.items()) if isinstance(module, Running)
+        for tid, task in module.tasks.items() if _is_open(task)
+    ]
 
 
 def _maybe_complete(state: State, cause: Event, module: Running, tid: str) -> list[Event]:

@@ -24,8 +24,11 @@ from orchestrator.events import (
     ModulePlanned,
     MonitorAlert,
     ProjectBlocked,
+    ProjectCancelled,
     ProjectCompleted,
     ProjectCreated,
+    ProjectPaused,
+    ProjectResumed,
     QaFailed,
     QaPassed,
     QaRequested,
@@ -99,6 +102,8 @@ def fold(rows: Rows, event: Event) -> None:
             _project(rows, pid, "completed", at)
         case ProjectBlocked():
             _project(rows, pid, "blocked", at)
+        case ProjectPaused() | ProjectResumed() | ProjectCancelled() as control:
+            _control(rows, pid, control, at)
         case SpecRejected(errors=errors):
             rows.rejections.setdefault(event.request_id, {
                 "request_id": event.request_id, "event_id": event.event_id,
@@ -168,6 +173,16 @@ def _project(rows: Rows, pid: str, status: str, at: datetime) -> None:
     if (project := rows.projects.get(pid)) is not None:
         project.update(status=status, updated_at=at)
         rows.changed["projects"].add(pid)
+
+
+CONTROLLED = {ProjectPaused: "paused", ProjectResumed: "resumed", ProjectCancelled: "cancelled"}
+
+
+def _control(rows: Rows, pid: str, control: object, at: datetime) -> None:
+    """An operator's pause, resume or cancel, unless the project has ended already."""
+    project = rows.projects.get(pid)
+    if project is not None and project["status"] not in ("completed", "blocked", "rejected", "cancelled"):
+        _project(rows, pid, CONTROLLED[type(control)], at)
 
 
 def _module(rows: Rows, pid: str, area: str, at: datetime) -> Row | None:

@@ -80,3 +80,11 @@ def test_errors_are_one_clear_line_and_a_non_zero_exit(cli, args, message) -> No
     assert result.exit_code != 0
     assert f"error: {message}" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_control_of_an_ended_or_unknown_project_is_refused_with_its_status(cli) -> None:  # type: ignore[no-untyped-def]
+    ended = cli("project", "cancel", "shop-cli")
+    assert ended.exit_code == 1
+    assert "cannot cancel project shop-cli: it is completed" in ended.output
+    unknown = cli("project", "pause", "nope")
+    assert unknown.exit_code == 1 and "no project nope" in unknown.output
