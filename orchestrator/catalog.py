@@ -55,6 +55,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("module.blocked", e.ModuleBlocked, "pm"),
     Entry("project.completed", e.ProjectCompleted, "cto"),
     Entry("project.blocked", e.ProjectBlocked, "cto"),
+    Entry("project.sealed", e.ProjectSealed, "projector"),
 )
 
 WORKER_ROLES = frozenset({e.Role.DEV, e.Role.QA, e.Role.DEVOPS})
