@@ -228,3 +228,41 @@ def verify(project_id: str, as_json: bool = JsonOpt) -> None:
         typer.echo("ok: chain intact" if report.ok else "FAILED: the history diverges")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@read_app.command("trace")
+def trace(project: str = typer.Option(..., "--project", help="the project whose requirements to trace"),
+          as_json: bool = JsonOpt,
+          export: str | None = typer.Option(None, help="write traceability.json, .csv and manifest.json here")
+          ) -> None:
+    """Requirement traceability: per FR/NFR every attempt, QA verdict, rework and deployment."""
+    from pathlib import Path
+
+    from services.projections import traceability, views
+
+    with database() as conn:
+        rows = views.project_events(conn, project)
+    if not rows:
+        fail(f"no project {project}")
+    reqs = traceability.trace(rows)
+    body = json.dumps({"project_id": project, "requirements": reqs}, indent=2).encode()
+    if export:
+        files = {"traceability.json": body, "traceability.csv": traceability.to_csv(reqs).encode()}
+        out = Path(export)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (out / name).write_bytes(data)
+        (out / "manifest.json").write_text(json.dumps(traceability.manifest(reqs, files), indent=2))
+    if as_json:
+        typer.echo(body.decode())
+        return
+    table = Table(title=f"traceability of {project}")
+    for column in ("requirement", "title", "status", "dev attempts", "QA pass/fail", "reworks",
+                   "deploys", "smoke failed", "verified at"):
+        table.add_column(column)
+    for req in reqs:
+        s = traceability.summary(req)
+        table.add_row(req["requirement"], req["title"], req["status"], str(s["dev_attempts"]),
+                      f"{s['qa_passed']}/{s['qa_failed']}", str(s["reworks"]), str(s["deploys"]),
+                      str(s["smoke_failed"]), str(req["verified_at"] or "-"))
+    Console().print(table)

@@ -139,6 +139,8 @@ REQUEST = ("SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE request_id =
                          "(SELECT DISTINCT project_id FROM events WHERE request_id = %s)",
                          "r.task_id", "text")
            + ", (SELECT errors::text FROM rejections WHERE request_id = %s)")
+PROJECT_EVENTS = "SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE project_id = %s",
+                                 'r.partition, r."offset"', "text")
 PROJECT_EXISTS = "EXISTS (SELECT 1 FROM projects WHERE project_id = %s)"
 
 
@@ -202,6 +204,12 @@ def list_events(conn: psycopg.Connection[Any], project_id: str, limit: int,
                 after: list[Any] | None) -> list[dict[str, Any]]:
     query, params = page("events", {"project_id": project_id}, after, limit)
     return _items(conn, query, params)
+
+
+def project_events(conn: psycopg.Connection[Any], project_id: str) -> list[dict[str, Any]]:
+    """Every event of a project in log order (the evidence views fold them)."""
+    found: list[dict[str, Any]] = fetch(conn, PROJECT_EVENTS, [project_id])
+    return found
 
 
 def request(conn: psycopg.Connection[Any], request_id: str) -> tuple[list[Any], list[Any], Any]:

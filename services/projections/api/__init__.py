@@ -17,7 +17,16 @@ from prometheus_client import CollectorRegistry
 from orchestrator import config
 from orchestrator.config import Settings
 from services.projections import views
-from services.projections.api import alerts, chain, health, projects, requests, specs, tasks
+from services.projections.api import (
+    alerts,
+    chain,
+    health,
+    projects,
+    requests,
+    specs,
+    tasks,
+    traceability,
+)
 from services.projections.api.context import Context
 from services.projections.api.edge import Edge
 from services.projections.main import reader_dsn
@@ -38,8 +47,8 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     app = FastAPI(title="Delivery orchestrator query API", version="1", lifespan=lifespan)
     app.state.context = ctx
     app.state.registry = CollectorRegistry()
-    for router in (health.router, projects.router, chain.router, tasks.router, requests.router,
-                   alerts.router, specs.router, tasks.writes):
+    for router in (health.router, projects.router, chain.router, traceability.router, tasks.router,
+                   requests.router, alerts.router, specs.router, tasks.writes):
         # the routes themselves, not the router: an included router is matched as one more layer
         app.router.routes.extend(router.routes)
     return Edge(app, ctx, app.state.registry)
