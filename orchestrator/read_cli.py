@@ -231,11 +231,18 @@ def verify(project_id: str, as_json: bool = JsonOpt) -> None:
 
 
 @read_app.command("trace")
-def trace(project: str = typer.Option(..., "--project", help="the project whose requirements to trace"),
+def trace(request_id: str | None = typer.Argument(None, help="a submission: show its causal tree"),
+          project: str | None = typer.Option(None, "--project", help="a project: trace its requirements"),
           as_json: bool = JsonOpt,
           export: str | None = typer.Option(None, help="write traceability.json, .csv and manifest.json here")
           ) -> None:
-    """Requirement traceability: per FR/NFR every attempt, QA verdict, rework and deployment."""
+    """The causal tree of a submission, or (`--project`) the traceability of each FR/NFR:
+    every attempt, QA verdict, rework and deployment."""
+    if request_id is not None:
+        return _causal_tree(request_id, as_json)
+    if project is None:
+        fail("give a REQUEST_ID or --project")
+        return
     from pathlib import Path
 
     from services.projections import traceability, views
@@ -266,3 +273,26 @@ def trace(project: str = typer.Option(..., "--project", help="the project whose 
                       f"{s['qa_passed']}/{s['qa_failed']}", str(s["reworks"]), str(s["deploys"]),
                       str(s["smoke_failed"]), str(req["verified_at"] or "-"))
     Console().print(table)
+
+
+def _causal_tree(request_id: str, as_json: bool) -> None:
+    from rich.tree import Tree
+
+    from services.projections import causal, views
+
+    with database() as conn:
+        events, _, _ = views.request(conn, request_id)
+    if not events:
+        fail(f"no request {request_id}")
+    roots = causal.tree(events)
+    if as_json:
+        typer.echo(json.dumps({"request_id": request_id, "roots": roots}, indent=2))
+        return
+    shown = Tree(f"causal tree of {request_id}")
+    todo: list[tuple[Tree, dict[str, Any]]] = [(shown, r) for r in reversed(roots)]
+    while todo:  # no recursion: a long chain of causes is deep
+        parent, node = todo.pop()
+        label = f"[bold]{node['type']}[/] {node['occurred_at']} {node['actor']}"
+        branch = parent.add(label + (f" {node['task_id']}" if node["task_id"] else ""))
+        todo.extend((branch, c) for c in reversed(node["children"]))
+    Console().print(shown)
