@@ -84,16 +84,26 @@ def _cell(value: Any) -> str:
 
 @read_app.command()
 def status(project: str = typer.Argument(None, help="a project id; all projects if omitted"),
-           as_json: bool = JsonOpt) -> None:
-    """Projects and their modules."""
-    from services.projections import views
+           as_json: bool = JsonOpt,
+           as_of: str | None = typer.Option(None, help="an ISO time or log position: the project then"),
+           ) -> None:
+    """Projects and their modules (`--as-of`: as they were then, folded from the events)."""
+    from services.projections import timetravel, views
 
     with database() as conn:
         if project is None:
             rows = views.list_projects(conn, 1000, None)
             emit(rows, as_json, _table("projects", rows, ["project_id", "name", "status", "modules"]))
             return
-        found = views.get_project(conn, project)
+        if as_of is None:
+            found = views.get_project(conn, project)
+        else:
+            try:
+                cutoff = timetravel.parse(as_of)
+            except ValueError as exc:
+                fail(str(exc))
+                return
+            found = timetravel.project(timetravel.fold(views.project_events(conn, project), cutoff), project)
     if found is None:
         fail(f"no project {project!r}")
         return
