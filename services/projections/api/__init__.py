@@ -20,6 +20,7 @@ from services.projections import views
 from services.projections.api import (
     alerts,
     chain,
+    delivery,
     health,
     projects,
     requests,
@@ -48,7 +49,7 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     app.state.context = ctx
     app.state.registry = CollectorRegistry()
     for router in (health.router, projects.router, chain.router, traceability.router, tasks.router,
-                   requests.router, alerts.router, specs.router, tasks.writes):
+                   requests.router, alerts.router, delivery.router, specs.router, tasks.writes):
         # the routes themselves, not the router: an included router is matched as one more layer
         app.router.routes.extend(router.routes)
     return Edge(app, ctx, app.state.registry)
