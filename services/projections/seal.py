@@ -23,7 +23,7 @@ from orchestrator import bus, codec
 from orchestrator.config import Settings
 from orchestrator.envelope import Actor, Event, derive_id
 from orchestrator.events import ProjectBlocked, ProjectCompleted, ProjectSealed, Role
-from services.projections import chain
+from services.projections import chain, writes
 
 Sealer = Callable[[psycopg.Connection[Any], list[Event]], None]
 STORED = ("SELECT event_id, type, project_id, request_id, causation_id, actor_role, actor_area, "
@@ -51,8 +51,12 @@ def sealer(settings: Settings) -> Sealer:
 
     def seal(conn: psycopg.Connection[Any], events: list[Event]) -> None:
         ends = [e for e in events if isinstance(e.payload, ProjectCompleted | ProjectBlocked)]
-        if ends:
-            publisher.publish_sync([seal_of(stored_rows(conn, e.project_id), e) for e in ends])
+        if not ends:
+            return
+        seals = [seal_of(stored_rows(conn, e.project_id), e) for e in ends]
+        known = writes.known(conn, [s.event_id for s in seals])  # a terminal event delivered again
+        if fresh := [s for s in seals if s.event_id not in known]:
+            publisher.publish_sync(fresh)
 
     return seal
 

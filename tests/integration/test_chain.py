@@ -37,6 +37,9 @@ def test_a_sealed_project_verifies_and_a_rewritten_event_is_named(settings: Sett
     expected = chain.head(chain.links([chain.of_event(e) for e in events]))
     [(payload,)] = query(settings, schema, "SELECT payload FROM events WHERE type = 'project.sealed'")
     assert payload == {"head": expected, "length": len(events), "last_event_id": events[-1].event_id}
+    publish(settings, [events[-1]])  # project.completed delivered again: no second seal
+    projector.run_until_caught_up(settings, schema, seal=seal.sealer(settings))
+    assert [r["type"] for r in seal.log_rows(settings, "ch-1")].count("project.sealed") == 1
     code, found = verify(settings, schema, tmp_path, "ch-1")
     assert code == 0 and found["ok"] and found["head"] == expected and found["divergence"] is None
     with TestClient(create_app(settings, settings.dsn, schema)) as api:
