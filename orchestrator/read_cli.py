@@ -296,7 +296,8 @@ def _causal_tree(request_id: str, as_json: bool) -> None:
         fail(f"no request {request_id}")
     roots = causal.tree(events)
     if as_json:
-        typer.echo(json.dumps({"request_id": request_id, "roots": roots}, indent=2))
+        typer.echo(b'{"request_id":' + json.dumps(request_id).encode() + b',"roots":'
+                   + causal.dumps(roots) + b"}")
         return
     shown = Tree(f"causal tree of {request_id}")
     todo: list[tuple[Tree, dict[str, Any]]] = [(shown, r) for r in reversed(roots)]

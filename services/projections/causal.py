@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 Node = dict[str, Any]
 
 
@@ -38,3 +40,28 @@ def size(roots: list[Node]) -> tuple[int, int]:
         count, depth = count + 1, max(depth, level)
         todo.extend((c, level + 1) for c in node["children"])
     return count, depth
+
+
+def dumps(roots: list[Node]) -> bytes:
+    """The forest as JSON, written without recursion (JSON encoders stop at a few hundred
+    levels; a submission's chain of causes can be deeper)."""
+    parts: list[bytes] = [b"["]
+    stack: list[bytes | Node] = [b"]"]
+
+    def push(nodes: list[Node]) -> None:
+        for i, node in enumerate(reversed(nodes)):
+            if i:
+                stack.append(b",")
+            stack.append(node)
+
+    push(roots)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            parts.append(item)
+            continue
+        head = {k: v for k, v in item.items() if k != "children"}
+        parts.append(orjson.dumps(head)[:-1] + b',"children":[')
+        stack.append(b"]}")
+        push(item["children"])
+    return b"".join(parts)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from services.projections.causal import size, tree
+import orjson
+
+from services.projections.causal import dumps, size, tree
 
 
 def row(n: int, cause: int | None, type_: str = "task.started") -> dict:
@@ -24,6 +26,14 @@ def test_an_event_whose_cause_is_elsewhere_is_a_root() -> None:
     assert [r["event_id"] for r in roots] == ["e1", "e3"] and size(roots) == (3, 2)
 
 
-def test_a_chain_deeper_than_the_stack_builds() -> None:
+def test_a_chain_deeper_than_the_stack_builds_and_writes_as_json() -> None:
     rows = [row(0, None)] + [row(n, n - 1) for n in range(1, 5000)]
-    assert size(tree(rows)) == (5000, 5000)
+    roots = tree(rows)
+    assert size(roots) == (5000, 5000)
+    text = dumps(roots)
+    assert text.count(b'"children":[') == 5000 and text.endswith(b"]}" * 5000 + b"]")
+
+
+def test_the_json_reads_back_as_the_tree() -> None:
+    roots = tree([row(0, None, "spec.submitted"), row(1, 0), row(2, 1), row(3, 0), row(4, None)])
+    assert orjson.loads(dumps(roots)) == roots and orjson.loads(dumps([])) == []
