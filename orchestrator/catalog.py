@@ -58,6 +58,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("project.paused", e.ProjectPaused, "client"),
     Entry("project.resumed", e.ProjectResumed, "client"),
     Entry("project.cancelled", e.ProjectCancelled, "client"),
+    Entry("project.sealed", e.ProjectSealed, "projector"),
 )
 
 WORKER_ROLES = frozenset({e.Role.DEV, e.Role.QA, e.Role.DEVOPS})

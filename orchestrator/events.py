@@ -19,6 +19,7 @@ class Role(StrEnum):
     DEV = "dev"
     QA = "qa"
     DEVOPS = "devops"
+    PROJECTOR = "projector"
 
 
 class Scope(StrEnum):
@@ -362,6 +363,15 @@ class ProjectCancelled:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class ProjectSealed:
+    """The head of the project's hash chain once it ended (services/projections/chain.py)."""
+
+    head: str
+    length: int
+    last_event_id: str
+
+
 Payload = (
     SpecSubmitted | SpecRejected | ProjectCreated | CharterCreated | ModulePlanned
     | BacklogCreated | TaskAssigned | TaskStarted | TaskHeartbeat | TaskCompleted | TaskFailed
@@ -369,5 +379,5 @@ Payload = (
     | DevopsDeployed | DevopsFailed | SmokePassed | SmokeFailed | TaskVerified
     | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
     | ModuleBlocked | ProjectCompleted | ProjectBlocked | ProjectPaused | ProjectResumed
-    | ProjectCancelled
+    | ProjectCancelled | ProjectSealed
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -83,16 +84,26 @@ def _cell(value: Any) -> str:
 
 @read_app.command()
 def status(project: str = typer.Argument(None, help="a project id; all projects if omitted"),
-           as_json: bool = JsonOpt) -> None:
-    """Projects and their modules."""
-    from services.projections import views
+           as_json: bool = JsonOpt,
+           as_of: str | None = typer.Option(None, help="an ISO time or log position: the project then"),
+           ) -> None:
+    """Projects and their modules (`--as-of`: as they were then, folded from the events)."""
+    from services.projections import timetravel, views
 
     with database() as conn:
         if project is None:
             rows = views.list_projects(conn, 1000, None)
             emit(rows, as_json, _table("projects", rows, ["project_id", "name", "status", "modules"]))
             return
-        found = views.get_project(conn, project)
+        if as_of is None:
+            found = views.get_project(conn, project)
+        else:
+            try:
+                cutoff = timetravel.parse(as_of)
+            except ValueError as exc:
+                fail(str(exc))
+                return
+            found = timetravel.project(timetravel.fold(views.project_events(conn, project), cutoff), project)
     if found is None:
         fail(f"no project {project!r}")
         return
@@ -192,3 +203,133 @@ def _view(project: dict[str, Any], recent: list[dict[str, Any]]) -> Group:
     latest = _table(f"{project['project_id']}: {project['status']}", recent,
                     ["occurred_at", "type", "actor_role"])
     return Group(bars, latest)
+
+
+@read_app.command("verify")
+def verify(project_id: str, as_json: bool = JsonOpt) -> None:
+    """Recompute the project's hash chain from the log and from the read model; name the
+    first bad link (the read model against the log, and every `project.sealed` head)."""
+    from services.projections import seal
+
+    settings = config.load()
+    try:
+        from_log = seal.log_rows(settings, project_id)
+    except (TimeoutError, KeyError) as exc:
+        fail(f"cannot read the log: {exc}")
+    with database() as conn:
+        report = seal.check(from_log, seal.stored_rows(conn, project_id))
+    if not report.log and not report.stored:
+        fail(f"no events of project {project_id}")
+    found = {"project_id": project_id, "ok": report.ok, "log_length": len(report.log),
+             "stored_length": len(report.stored), "head": report.log[-1].link if report.log else None,
+             "seals": [dataclasses.asdict(s) for s in report.seals],
+             "divergence": report.divergence._asdict() if report.divergence else None,
+             "bad_seals": [{"seal": dataclasses.asdict(s), "first_bad_link": i} for s, i in report.bad_seals]}
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+    else:
+        typer.echo(f"{project_id}: {len(report.log)} links in the log, "
+                   f"{len(report.stored)} in the read model, "
+                   f"head {found['head']}, {len(report.seals)} seal(s)")
+        if (d := report.divergence) is not None:
+            typer.echo(f"first bad link: #{d.at}: log has {d.expected}, read model has {d.found}")
+        for s, i in report.bad_seals:
+            typer.echo(f"seal {s.head[:12]}.. over {s.length} links: first bad link #{i}")
+        typer.echo("ok: chain intact" if report.ok else "FAILED: the history diverges")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@read_app.command("trace")
+def trace(request_id: str | None = typer.Argument(None, help="a submission: show its causal tree"),
+          project: str | None = typer.Option(None, "--project", help="a project: trace its requirements"),
+          as_json: bool = JsonOpt,
+          export: str | None = typer.Option(None, help="write traceability.json, .csv and manifest.json here")
+          ) -> None:
+    """The causal tree of a submission, or (`--project`) the traceability of each FR/NFR:
+    every attempt, QA verdict, rework and deployment."""
+    if request_id is not None:
+        return _causal_tree(request_id, as_json)
+    if project is None:
+        fail("give a REQUEST_ID or --project")
+        return
+    from pathlib import Path
+
+    from services.projections import traceability, views
+
+    with database() as conn:
+        rows = views.project_events(conn, project)
+    if not rows:
+        fail(f"no project {project}")
+    reqs = traceability.trace(rows)
+    body = json.dumps({"project_id": project, "requirements": reqs}, indent=2).encode()
+    if export:
+        files = {"traceability.json": body, "traceability.csv": traceability.to_csv(reqs).encode()}
+        out = Path(export)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            (out / name).write_bytes(data)
+        (out / "manifest.json").write_text(json.dumps(traceability.manifest(reqs, files), indent=2))
+    if as_json:
+        typer.echo(body.decode())
+        return
+    table = Table(title=f"traceability of {project}")
+    for column in ("requirement", "title", "status", "dev attempts", "QA pass/fail", "reworks",
+                   "deploys", "smoke failed", "verified at"):
+        table.add_column(column)
+    for req in reqs:
+        s = traceability.summary(req)
+        table.add_row(req["requirement"], req["title"], req["status"], str(s["dev_attempts"]),
+                      f"{s['qa_passed']}/{s['qa_failed']}", str(s["reworks"]), str(s["deploys"]),
+                      str(s["smoke_failed"]), str(req["verified_at"] or "-"))
+    Console().print(table)
+
+
+def _causal_tree(request_id: str, as_json: bool) -> None:
+    from rich.tree import Tree
+
+    from services.projections import causal, views
+
+    with database() as conn:
+        events, _, _ = views.request(conn, request_id)
+    if not events:
+        fail(f"no request {request_id}")
+    roots = causal.tree(events)
+    if as_json:
+        typer.echo(b'{"request_id":' + json.dumps(request_id).encode() + b',"roots":'
+                   + causal.dumps(roots) + b"}")
+        return
+    shown = Tree(f"causal tree of {request_id}")
+    todo: list[tuple[Tree, dict[str, Any]]] = [(shown, r) for r in reversed(roots)]
+    while todo:  # no recursion: a long chain of causes is deep
+        parent, node = todo.pop()
+        label = f"[bold]{node['type']}[/] {node['occurred_at']} {node['actor']}"
+        branch = parent.add(label + (f" {node['task_id']}" if node["task_id"] else ""))
+        todo.extend((branch, c) for c in reversed(node["children"]))
+    Console().print(shown)
+
+
+@read_app.command("report")
+def report(project: str | None = typer.Option(None, help="one project; all if omitted"),
+           as_json: bool = JsonOpt) -> None:
+    """The delivery report: lead time, deploy frequency, change-failure rate and time to
+    restore, per project and area, computed from the log."""
+    from services.projections import delivery, views
+
+    with database() as conn:
+        rows = views.delivery_events(conn, list(delivery.TYPES), project)
+    if project is not None and not rows:
+        fail(f"no delivery events of project {project}")
+    found = delivery.metrics(rows)
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    table = Table(title="delivery report")
+    columns = ("deployed_requirements", "lead_time_median_s", "deploys", "deploys_per_day",
+               "change_failure_rate", "time_to_restore_median_s")
+    for column in ("scope", *columns):
+        table.add_column(column)
+    for scope in ("projects", "areas"):
+        for key, keys in found[scope].items():
+            table.add_row(key, *("-" if keys[c] is None else str(keys[c]) for c in columns))
+    Console().print(table)

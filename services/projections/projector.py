@@ -27,6 +27,7 @@ from orchestrator.config import Settings
 from services.projections import views, writes
 from services.projections.metrics import ProjectorMetrics
 from services.projections.recorder import Decoded, Letters, Record, apply, decode
+from services.projections.seal import Sealer, sealer
 
 log = logging.getLogger("orchestrator.projector")
 
@@ -97,9 +98,11 @@ def _poll(consumer: Consumer, limit: int, targets: dict[int, int] | None,
 
 def _apply(conn: psycopg.Connection[Any], topic: str, batch: list[Decoded], expected: dict[int, int],
            seen: set[str] | None, metrics: ProjectorMetrics | None, notify: str,
-           letters: Letters | None, ends: dict[int, int]) -> dict[int, int]:
+           letters: Letters | None, ends: dict[int, int], seal: Sealer | None = None) -> dict[int, int]:
     started = time.perf_counter()
     reseek = apply(conn, topic, batch, expected, seen, metrics, notify, letters, ends)
+    if seal is not None:  # after the commit: the seal reads the project's stored events
+        seal(conn, [e for r, e in batch if not isinstance(e, str) and r.partition not in reseek])
     if metrics is not None:
         metrics.batch(len(batch), time.perf_counter() - started)
     return reseek
@@ -108,11 +111,13 @@ def _apply(conn: psycopg.Connection[Any], topic: str, batch: list[Decoded], expe
 def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
         targets: dict[int, int] | None = None, stop: threading.Event | None = None,
         ready: threading.Event | None = None, bulk: bool = False,
-        metrics: ProjectorMetrics | None = None, letters: Letters | None = None) -> int:
+        metrics: ProjectorMetrics | None = None, letters: Letters | None = None,
+        seal: Sealer | None = None) -> int:
     """Project the log into `schema` until `stop` is set, or until every partition has reached
     its offset in `targets` (records at or past a target are not applied). Returns the number of
     records read. `ready` is set once the database answers and every partition is assigned.
-    `bulk`: a fresh schema whose `events` has no indexes yet (views.defer_indexes)."""
+    `bulk`: a fresh schema whose `events` has no indexes yet (views.defer_indexes).
+    `seal` publishes `project.sealed` for the projects a batch ends (the live projector)."""
     dsn = dsn or settings.dsn
     views.migrate(dsn, schema)
     topic = settings.events_topic
@@ -157,7 +162,7 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
                 ends = {p: end for p, end in ends.items() if end > expected.get(p, 0)}
                 if batch or ends:
                     pending = db.submit(_apply, conn, topic, batch, expected, seen, metrics,
-                                        writes.channel(schema), letters, ends)
+                                        writes.channel(schema), letters, ends, seal)
                 if metrics is not None:
                     metrics.lag(consumer, topic, expected)
     finally:
@@ -167,9 +172,9 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
 
 
 def run_until_caught_up(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
-                        bulk: bool = False) -> int:
+                        bulk: bool = False, seal: Sealer | None = None) -> int:
     """Project every record that is on the log now, then return."""
-    return run(settings, schema, dsn, targets=high_watermarks(settings), bulk=bulk)
+    return run(settings, schema, dsn, targets=high_watermarks(settings), bulk=bulk, seal=seal)
 
 
 def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
@@ -183,9 +188,11 @@ def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
                      lambda: (ready.is_set(), "projecting" if ready.is_set() else "connecting"),
                      settings.health_host)
     log.info("projecting %s into schema %s", settings.events_topic, schema)
+    seal = sealer(settings)
     while not stop.is_set():
         try:
-            run(settings, schema, stop=stop, ready=ready, metrics=metrics, letters=letterer(settings))
+            run(settings, schema, stop=stop, ready=ready, metrics=metrics, letters=letterer(settings),
+                seal=seal)
         except psycopg.OperationalError as exc:  # the database went away: resume from its positions
             ready.clear()
             log.warning("database unavailable (%s); retrying in %.0fs", exc, RETRY)

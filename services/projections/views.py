@@ -139,6 +139,12 @@ REQUEST = ("SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE request_id =
                          "(SELECT DISTINCT project_id FROM events WHERE request_id = %s)",
                          "r.task_id", "text")
            + ", (SELECT errors::text FROM rejections WHERE request_id = %s)")
+PROJECT_EVENTS = "SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE project_id = %s",
+                                 'r.partition, r."offset"', "text")
+DELIVERY_EVENTS = "SELECT " + _agg(
+    "SELECT event_id, project_id, type, occurred_at, payload, partition, \"offset\" FROM events "
+    "WHERE type = ANY(%s) "
+    "AND (%s::text IS NULL OR project_id = %s)", 'r.partition, r."offset"', "text")
 PROJECT_EXISTS = "EXISTS (SELECT 1 FROM projects WHERE project_id = %s)"
 
 
@@ -202,6 +208,19 @@ def list_events(conn: psycopg.Connection[Any], project_id: str, limit: int,
                 after: list[Any] | None) -> list[dict[str, Any]]:
     query, params = page("events", {"project_id": project_id}, after, limit)
     return _items(conn, query, params)
+
+
+def project_events(conn: psycopg.Connection[Any], project_id: str) -> list[dict[str, Any]]:
+    """Every event of a project in log order (the evidence views fold them)."""
+    found: list[dict[str, Any]] = fetch(conn, PROJECT_EVENTS, [project_id])
+    return found
+
+
+def delivery_events(conn: psycopg.Connection[Any], types: list[str],
+                    project_id: str | None) -> list[dict[str, Any]]:
+    """The events delivery metrics count, of one project or of all, in log order."""
+    found: list[dict[str, Any]] = fetch(conn, DELIVERY_EVENTS, [types, project_id, project_id])
+    return found
 
 
 def request(conn: psycopg.Connection[Any], request_id: str) -> tuple[list[Any], list[Any], Any]:

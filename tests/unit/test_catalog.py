@@ -13,8 +13,9 @@ BLUEPRINT = {"project.created", "module.planned", "task.assigned", "task.complet
 IMPLIED = {"spec.submitted", "spec.rejected", "charter.created", "task.started", "task.heartbeat",
            "task.failed", "qa.requested", "task.rework_requested", "devops.requested",
            "devops.failed", "smoke.passed", "smoke.failed", "task.verified", "task.cancelled",
-           "pm.escalated", "cto.decided", "module.completed", "module.blocked", "project.blocked"}
-ACTORS = {"client", "spec", "cto", "pm", "monitor", "dev", "qa", "devops", "worker"}
+           "pm.escalated", "cto.decided", "module.completed", "module.blocked", "project.blocked",
+           "project.sealed"}
+ACTORS = {"client", "spec", "cto", "pm", "monitor", "dev", "qa", "devops", "worker", "projector"}
 
 
 def test_the_catalog_has_the_blueprint_events_and_every_implied_one() -> None:

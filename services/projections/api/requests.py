@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from services.projections import evidence, views
+from services.projections import causal, evidence, views
 from services.projections.api.context import context
 from services.projections.api.paging import json_response
 
@@ -26,3 +26,17 @@ async def request_(request: Request, request_id: str) -> Response:
         "request_id": request_id, "events": events,
         "tasks": evidence.by_task(events, orjson.loads(tasks_json)),
         "rejection": None if rejected is None else orjson.loads(rejected)}))
+
+
+@router.get("/requests/{request_id}/tree", response_model=dict[str, Any])
+async def request_tree(request: Request, request_id: str) -> Response:
+    """What one submission caused, each event under its cause (`causal.tree`)."""
+    row = await context(request).one(views.REQUEST, [request_id] * 3)
+    assert row is not None  # scalar subqueries: always one row
+    events = orjson.loads(row[0])
+    if not events:
+        raise HTTPException(404, f"no request {request_id}")
+    roots = causal.tree(events)
+    count, depth = causal.size(roots)
+    head = orjson.dumps({"request_id": request_id, "events": count, "depth": depth})
+    return json_response(head[:-1] + b',"roots":' + causal.dumps(roots) + b"}")
