@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     api_workers: int = 1  # API processes (uvicorn workers)
     api_access_log: bool = False
     after_timeout_ms: int = 10_000  # how long a read with ?after=TOKEN waits at most
+    api_auth: str = "tokens"  # "tokens": bearer tokens on every route but the probes; "off": none
+    api_metrics_open: bool = False  # /metrics without a token (a scraper inside the cluster)
+    api_token_cache_s: float = 5.0  # a verified token is trusted this long (revocation's delay)
+    api_write_rate: float = 5.0  # write requests per second per token (token bucket)
+    api_write_burst: int = 20  # and how many at once
 
     @property
     def state_file(self) -> Path:

@@ -77,3 +77,12 @@ def fleet(settings: Settings) -> Iterator[demo.Fleet]:
     started = demo.Fleet(isolated)
     yield started
     started.stop()
+
+
+@pytest.fixture
+def api_headers(stack: Settings) -> dict[str, str]:
+    """An Authorization header holding a fresh token with every scope, tenant `default`."""
+    from orchestrator import tokens
+
+    token = tokens.create(stack.dsn, ["default"], list(tokens.SCOPES), "tests")
+    return {"Authorization": f"Bearer {token}"}

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from orchestrator import config
 from orchestrator.config import Settings
 from services.projections import views
-from services.projections.api import alerts, health, projects, requests, specs, tasks
+from services.projections.api import alerts, health, projects, requests, specs, tasks, tokens
 from services.projections.api.context import Context
 from services.projections.api.edge import Edge
 from services.projections.main import reader_dsn
@@ -39,7 +39,7 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     app.state.context = ctx
     app.state.registry = CollectorRegistry()
     for router in (health.router, projects.router, tasks.router, requests.router, alerts.router,
-                   specs.router, tasks.writes):
+                   specs.router, tasks.writes, tokens.router):
         # the routes themselves, not the router: an included router is matched as one more layer
         app.router.routes.extend(router.routes)
     return Edge(app, ctx, app.state.registry)

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from services.projections import views
+from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import Limit, decode_cursor, page
 
 router = APIRouter()
 
 
-@router.get("/alerts", response_model=dict[str, Any])
+@router.get("/alerts", response_model=dict[str, Any], dependencies=[auth.READ])
 async def alerts(request: Request, project_id: str | None = None, severity: str | None = None,
                  kind: str | None = None, limit: int = Limit, cursor: str | None = None) -> Response:
     query, params = views.page("alerts", {"project_id": project_id, "severity": severity, "kind": kind},

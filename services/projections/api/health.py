@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.projections import views
+from services.projections.api import auth
 from services.projections.api.context import context
 
 router = APIRouter()
@@ -35,6 +36,6 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(checks, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[auth.METRICS])
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from services.projections import views
+from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import Limit, decode_cursor, json_response, page
 
@@ -14,13 +15,13 @@ router = APIRouter()
 Doc = dict[str, Any]  # what the OpenAPI document says each route answers
 
 
-@router.get("/projects", response_model=Doc)
+@router.get("/projects", response_model=Doc, dependencies=[auth.READ])
 async def projects(request: Request, limit: int = Limit, cursor: str | None = None) -> Response:
     query, params = views.page("projects", {}, decode_cursor(cursor, 1), limit)
     return page(await context(request).one(query, params), limit)
 
 
-@router.get("/projects/{project_id}", response_model=Doc)
+@router.get("/projects/{project_id}", response_model=Doc, dependencies=[auth.READ])
 async def project(request: Request, project_id: str) -> Response:
     row = await context(request).one(views.PROJECT, [project_id])
     if row is None:
@@ -28,7 +29,7 @@ async def project(request: Request, project_id: str) -> Response:
     return json_response(row[0].encode())
 
 
-@router.get("/projects/{project_id}/tasks", response_model=Doc)
+@router.get("/projects/{project_id}/tasks", response_model=Doc, dependencies=[auth.READ])
 async def project_tasks(request: Request, project_id: str, status: str | None = None,
                         role: str | None = None, area: str | None = None, limit: int = Limit,
                         cursor: str | None = None) -> Response:
@@ -38,7 +39,7 @@ async def project_tasks(request: Request, project_id: str, status: str | None = 
     return _of_project(await context(request).one(query, [*params, project_id]), project_id, limit)
 
 
-@router.get("/projects/{project_id}/events", response_model=Doc)
+@router.get("/projects/{project_id}/events", response_model=Doc, dependencies=[auth.READ])
 async def project_events(request: Request, project_id: str, limit: int = Limit,
                          cursor: str | None = None) -> Response:
     query, params = views.page("events", {"project_id": project_id}, decode_cursor(cursor, 2), limit,

@@ -8,13 +8,14 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from services.projections import evidence, views
+from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import json_response
 
 router = APIRouter()
 
 
-@router.get("/requests/{request_id}", response_model=dict[str, Any])
+@router.get("/requests/{request_id}", response_model=dict[str, Any], dependencies=[auth.READ])
 async def request_(request: Request, request_id: str) -> Response:
     row = await context(request).one(views.REQUEST, [request_id] * 3)
     assert row is not None  # scalar subqueries: always one row

@@ -6,12 +6,13 @@ from fastapi import APIRouter, HTTPException, Request
 
 from orchestrator import client
 from orchestrator.position import Token
+from services.projections.api import auth
 from services.projections.api.context import context
 
 router = APIRouter()
 
 
-@router.post("/specs", status_code=202)
+@router.post("/specs", status_code=202, dependencies=[auth.SUBMIT])
 async def submit(request: Request, filename: str | None = None) -> dict[str, str]:
     ctx = context(request)
     limit = ctx.settings.max_spec_bytes

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from orchestrator import artifacts, callbacks
 from orchestrator.position import Token
 from services.projections import verdicts, views
+from services.projections.api import auth
 from services.projections.api.context import Context, context
 from services.projections.api.paging import json_response
 
@@ -49,7 +50,7 @@ class VerdictBody(BaseModel):
     artifacts: list[InlineArtifact] = Field(default_factory=list)
 
 
-@router.get("/tasks/{task_id:path}", response_model=dict[str, Any])
+@router.get("/tasks/{task_id:path}", response_model=dict[str, Any], dependencies=[auth.READ])
 async def task(request: Request, task_id: str) -> Response:
     row = await context(request).one(views.TASK, [task_id])
     if row is None:
@@ -103,11 +104,11 @@ def _manual(ctx: Context, task_id: str, body: VerdictBody, ok: bool) -> dict[str
             "position": _position(where, verdict)}
 
 
-@writes.post("/tasks/{task_id:path}/complete", status_code=202)
+@writes.post("/tasks/{task_id:path}/complete", status_code=202, dependencies=[auth.OPERATE])
 def complete(request: Request, task_id: str, body: VerdictBody | None = None) -> dict[str, Any]:
     return _manual(context(request), task_id, body or VerdictBody(), True)
 
 
-@writes.post("/tasks/{task_id:path}/fail", status_code=202)
+@writes.post("/tasks/{task_id:path}/fail", status_code=202, dependencies=[auth.OPERATE])
 def fail(request: Request, task_id: str, body: VerdictBody | None = None) -> dict[str, Any]:
     return _manual(context(request), task_id, body or VerdictBody(), False)
