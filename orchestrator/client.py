@@ -20,7 +20,8 @@ from orchestrator.position import Token
 TERMINAL = {"project.completed", "project.blocked", "spec.rejected"}
 
 
-def submission(document: bytes, filename: str | None = None, request_id: str | None = None) -> Event:
+def submission(document: bytes, filename: str | None = None, request_id: str | None = None,
+               tenant: str | None = None) -> Event:
     request_id = request_id or str(uuid.uuid4())
     return Event(
         event_id=derive_id(request_id, "spec.submitted"),
@@ -30,6 +31,7 @@ def submission(document: bytes, filename: str | None = None, request_id: str | N
         occurred_at=int(time.time() * 1000),
         actor=Actor(Role.CLIENT, None, "cli"),
         payload=SpecSubmitted(document=document, filename=filename),
+        tenant=tenant,
     )
 
 
@@ -39,7 +41,7 @@ def submit(settings: Settings, path: Path) -> Event:
 
 def submit_document(settings: Settings, document: bytes, filename: str | None = None) -> tuple[Event, Token]:
     """Produce a submission; returns it and its position token (for reads that wait for it)."""
-    event = submission(document, filename)
+    event = submission(document, filename, tenant=settings.default_tenant)
     publisher = Publisher(settings)
     try:
         where = asyncio.run(publisher.publish_one(event))

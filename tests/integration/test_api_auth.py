@@ -1,16 +1,21 @@
-"""Bearer tokens on the query API: every route x {no token, bad token, wrong scope, right}."""
+"""Bearer tokens on the query API: every route x {no token, bad token, wrong scope, wrong tenant,
+right}; tenant isolation; revocation; the write rate."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
+from confluent_kafka import Consumer
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from test_projector import publish, scenario, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import tokens
+from orchestrator import bus, codec, tokens
 from orchestrator.cli import app as cli_app
 from orchestrator.config import Settings
 from services.projections import projector
@@ -19,20 +24,21 @@ from services.projections.api import create_app
 pytestmark = pytest.mark.integration
 TASK = "auth-1/backend/dev/FR-1"
 
-# (method, route) -> (scope it needs, a concrete path, the status a right token gets)
+# (method, route) -> (scope it needs, a concrete path, the answer to a right token, the answer
+# to a token with that scope for another tenant: 404 where the resource is the other's)
 ROUTES = {
-    ("GET", "/projects"): ("read", "/projects", 200),
-    ("GET", "/projects/{project_id}"): ("read", "/projects/auth-1", 200),
-    ("GET", "/projects/{project_id}/tasks"): ("read", "/projects/auth-1/tasks", 200),
-    ("GET", "/projects/{project_id}/events"): ("read", "/projects/auth-1/events", 200),
-    ("GET", "/tasks/{task_id}"): ("read", f"/tasks/{TASK}", 200),
-    ("GET", "/requests/{request_id}"): ("read", "/requests/req-auth", 200),
-    ("GET", "/alerts"): ("read", "/alerts", 200),
-    ("GET", "/metrics"): ("read", "/metrics", 200),
-    ("GET", "/tokens"): ("admin", "/tokens", 200),
-    ("POST", "/specs"): ("submit", "/specs", 202),
-    ("POST", "/tasks/{task_id}/complete"): ("operate", f"/tasks/{TASK}/complete", 409),
-    ("POST", "/tasks/{task_id}/fail"): ("operate", f"/tasks/{TASK}/fail", 409),
+    ("GET", "/projects"): ("read", "/projects", 200, 200),
+    ("GET", "/projects/{project_id}"): ("read", "/projects/auth-1", 200, 404),
+    ("GET", "/projects/{project_id}/tasks"): ("read", "/projects/auth-1/tasks", 200, 404),
+    ("GET", "/projects/{project_id}/events"): ("read", "/projects/auth-1/events", 200, 404),
+    ("GET", "/tasks/{task_id}"): ("read", f"/tasks/{TASK}", 200, 404),
+    ("GET", "/requests/{request_id}"): ("read", "/requests/req-auth", 200, 404),
+    ("GET", "/alerts"): ("read", "/alerts", 200, 200),
+    ("GET", "/metrics"): ("read", "/metrics", 200, 200),
+    ("GET", "/tokens"): ("admin", "/tokens", 200, 200),
+    ("POST", "/specs"): ("submit", "/specs?tenant=default", 202, 403),
+    ("POST", "/tasks/{task_id}/complete"): ("operate", f"/tasks/{TASK}/complete", 409, 404),
+    ("POST", "/tasks/{task_id}/fail"): ("operate", f"/tasks/{TASK}/fail", 409, 404),
 }
 # open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it)
 OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/tasks/{task_id}/callback")}
@@ -49,7 +55,7 @@ def world(settings: Settings, schema: str) -> Iterator[tuple[TestClient, Setting
 
 def _call(client: TestClient, method: str, path: str, token: str | None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    body = b"name: shop\n" if path == "/specs" else None
+    body = b"name: shop\n" if path.startswith("/specs") else None
     return client.request(method, path, headers=headers, content=body).status_code
 
 
@@ -64,7 +70,7 @@ def test_every_route_is_in_the_matrix_or_open_on_purpose(world: tuple[TestClient
 def test_each_route_answers_401_403_or_its_answer(world: tuple[TestClient, Settings],
                                                   route: tuple[str, str]) -> None:
     client, settings = world
-    scope, path, ok = ROUTES[route]
+    scope, path, ok, elsewhere = ROUTES[route]
     method = route[0]
     others = [s for s in tokens.SCOPES if s != scope]
     wrong = tokens.create(settings.dsn, ["default"], others)
@@ -75,6 +81,7 @@ def test_each_route_answers_401_403_or_its_answer(world: tuple[TestClient, Setti
     assert _call(client, method, path, forged) == 401
     assert _call(client, method, path, wrong) == 403
     assert _call(client, method, path, right) == ok
+    assert _call(client, method, path, tokens.create(settings.dsn, ["other"], [scope])) == elsewhere
 
 
 def test_open_routes_and_the_document_take_no_token(world: tuple[TestClient, Settings]) -> None:
@@ -87,6 +94,49 @@ def test_open_routes_and_the_document_take_no_token(world: tuple[TestClient, Set
     assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     assert document["paths"]["/projects"]["get"]["security"] == [{"HTTPBearer": []}]
     assert "security" not in document["paths"]["/healthz"]["get"]
+
+
+def test_a_tenant_sees_and_acts_on_its_own_projects_only(settings: Settings, schema: str) -> None:  # noqa: F811
+    mine = [replace(e, tenant="acme") for e in scenario("acme-1", "req-acme")]
+    publish(settings, [*mine, *scenario("dflt-1", "req-dflt")])
+    projector.run_until_caught_up(settings, schema)
+    acme = {"Authorization": f"Bearer {tokens.create(settings.dsn, ['acme'], ['read', 'submit'])}"}
+    both = {"Authorization": "Bearer " + tokens.create(settings.dsn, ["acme", "default"], ["read", "submit"])}
+    with TestClient(create_app(settings, settings.dsn, schema)) as client:
+        def ids(path: str, who: dict[str, str], key: str = "project_id") -> set[str]:
+            return {i[key] for i in client.get(path, headers=who).json()["items"]}
+
+        assert ids("/projects", acme) == {"acme-1"}
+        assert ids("/projects", both) == {"acme-1", "dflt-1"}
+        assert ids("/alerts", acme) == {"acme-1"}
+        assert client.get("/requests/req-acme", headers=acme).json()["tasks"]
+        for path in ("/projects/dflt-1", "/projects/dflt-1/tasks", "/projects/dflt-1/events",
+                     "/requests/req-dflt", "/tasks/dflt-1/backend/dev/FR-1"):
+            assert client.get(path, headers=acme).status_code == 404, path
+            assert client.get(path, headers=both).status_code == 200, path
+        submitted = client.post("/specs", content=b"x: 1\n", headers=acme)
+        assert submitted.status_code == 202 and submitted.json()["tenant"] == "acme"
+        assert client.post("/specs", content=b"x: 1\n", headers=both).status_code == 422
+        chosen = client.post("/specs?tenant=default", content=b"x: 1\n", headers=both)
+        assert chosen.status_code == 202 and chosen.json()["tenant"] == "default"
+    assert _submitted_tenant(settings, submitted.json()["request_id"]) == "acme"
+
+
+def _submitted_tenant(settings: Settings, request_id: str) -> str | None:
+    """The tenant the submission carries on the ingestion topic."""
+    consumer = Consumer(bus.consumer_config(settings, f"t-{uuid.uuid4()}"))
+    consumer.subscribe([settings.specs_topic])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is not None and not msg.error():
+                event = codec.decode(msg.value())
+                if event.request_id == request_id:
+                    return event.tenant
+    finally:
+        consumer.close()
+    raise AssertionError(f"no submission {request_id} on {settings.specs_topic}")
 
 
 def test_a_revoked_token_is_refused(world: tuple[TestClient, Settings]) -> None:

@@ -98,6 +98,25 @@ def require(scope: str, write: bool = False) -> Callable[..., Awaitable[Principa
     return dependency
 
 
+def tenants(caller: Principal) -> list[str] | None:
+    """The tenants a read is limited to; None (all) only with authentication off."""
+    return None if caller is OFF else list(caller.tenants)
+
+
+def submitting_tenant(caller: Principal, asked: str | None, default: str) -> str:
+    """Whose project a submission makes: the one asked for (403 unless the token holds it), or
+    the token's only tenant (422 when it has several and none was asked for)."""
+    if caller is OFF:
+        return asked or default
+    if asked is not None:
+        if asked not in caller.tenants:
+            raise HTTPException(403, f"this token does not act for tenant {asked!r}")
+        return asked
+    if len(caller.tenants) != 1:
+        raise HTTPException(422, "this token acts for several tenants: name one with ?tenant=")
+    return caller.tenants[0]
+
+
 READ: Any = Depends(require("read"))
 SUBMIT: Any = Depends(require("submit", write=True))
 OPERATE: Any = Depends(require("operate", write=True))

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from orchestrator.tokens import Principal
 from services.projections import evidence, views
 from services.projections.api import auth
 from services.projections.api.context import context
@@ -15,9 +16,9 @@ from services.projections.api.paging import json_response
 router = APIRouter()
 
 
-@router.get("/requests/{request_id}", response_model=dict[str, Any], dependencies=[auth.READ])
-async def request_(request: Request, request_id: str) -> Response:
-    row = await context(request).one(views.REQUEST, [request_id] * 3)
+@router.get("/requests/{request_id}", response_model=dict[str, Any])
+async def request_(request: Request, request_id: str, caller: Principal = auth.READ) -> Response:
+    row = await context(request).one(views.REQUEST, [request_id, auth.tenants(caller)] * 3)
     assert row is not None  # scalar subqueries: always one row
     events_json, tasks_json, rejected = row
     if events_json == "[]" and rejected is None:
