@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     api_token_cache_s: float = 5.0  # a verified token is trusted this long (revocation's delay)
     api_write_rate: float = 5.0  # write requests per second per token (token bucket)
     api_write_burst: int = 20  # and how many at once
+    oidc_jwks_url: str | None = None  # set: JWTs signed by a key of this JWKS are accepted too
+    oidc_issuer: str | None = None  # their `iss` must be this
+    oidc_audience: str | None = None  # and their `aud` this
+    oidc_tenants_claim: str = "tenants"  # the claim naming the tenants (a list or one string)
 
     @property
     def state_file(self) -> Path:

@@ -4,7 +4,8 @@
 or revoked; 403 with a valid token lacking the route's scope; 429 with `Retry-After` when a
 token writes faster than `ORCH_API_WRITE_RATE`. `/healthz` and `/readyz` take no token;
 `/metrics` takes none when `ORCH_API_METRICS_OPEN` is set. A verified token is cached for
-`ORCH_API_TOKEN_CACHE_S` seconds, so a revocation takes effect within that time.
+`ORCH_API_TOKEN_CACHE_S` seconds, so a revocation takes effect within that time. A bearer
+that is not an opaque token is tried as a JWT of the configured OIDC issuer (`oidc`).
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 
 import psycopg
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from orchestrator import tokens
+from orchestrator import oidc, tokens
 from orchestrator.tokens import Principal
 from services.projections.api.context import Context, context
 
@@ -41,8 +43,11 @@ class Verified:
         if hit is not None and now - hit[0] < ctx.settings.api_token_cache_s:
             return hit[1]
         parsed = tokens.parse(raw)
-        if parsed is None:
-            return None
+        if parsed is None:  # not one of ours: perhaps a JWT of the configured issuer
+            found = await run_in_threadpool(oidc.principal, ctx.settings, raw)
+            if found is not None:
+                self.seen[raw] = (now, found)
+            return found
         try:
             row = await ctx.one(tokens.LOOKUP, [parsed[0]])
         except psycopg.errors.UndefinedTable:  # no token was ever made here: none is valid
