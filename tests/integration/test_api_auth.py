@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from orchestrator import bus, codec, tokens
 from orchestrator.cli import app as cli_app
 from orchestrator.config import Settings
+from orchestrator.position import Token
 from services.projections import projector
 from services.projections.api import create_app
 
@@ -175,3 +176,12 @@ def test_the_cli_makes_lists_and_revokes_tokens_without_showing_secrets(settings
     assert CliRunner().invoke(cli_app, ["tokens", "revoke", token_id], env=env).exit_code == 0
     again = CliRunner().invoke(cli_app, ["tokens", "revoke", token_id], env=env)
     assert again.exit_code == 1 and "no live token" in again.output
+
+
+def test_a_read_that_would_wait_is_refused_at_once_without_credentials(
+        world: tuple[TestClient, Settings]) -> None:
+    client, settings = world
+    never = Token(settings.specs_topic, 0, 7, request_id="never-answered").encode()
+    began = time.monotonic()
+    assert client.get("/projects", params={"after": never}).status_code == 401
+    assert time.monotonic() - began < settings.after_timeout_ms / 2000
