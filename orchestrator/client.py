@@ -50,6 +50,26 @@ def submit_document(settings: Settings, document: bytes, filename: str | None = 
     return event, Token(*where, request_id=event.request_id)
 
 
+class Refused(RuntimeError):
+    """The API said no (401, 403, 413, 422, 429): the message is its answer."""
+
+
+def submit_via_api(settings: Settings, url: str, document: bytes, filename: str | None) -> tuple[str, Token]:
+    """POST the document to the API with `ORCH_TOKEN`; returns the request id and position token."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
+    params = {"filename": filename} if filename else {}
+    answer = httpx.post(f"{url.rstrip('/')}/specs", content=document, params=params, headers=headers,
+                        timeout=30)
+    if answer.status_code != 202:
+        detail = answer.json().get("detail", answer.text) if answer.headers.get(
+            "content-type", "").startswith("application/json") else answer.text
+        raise Refused(f"the API answered {answer.status_code}: {detail}")
+    body = answer.json()
+    return str(body["request_id"]), Token.decode(body["position"])
+
+
 def follow(settings: Settings, since_ms: int, timeout: float,
            keep: Callable[[Event], bool] = lambda e: True) -> Iterator[Event]:
     """Events on the log from `since_ms` on, until `timeout` seconds pass."""

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     api_workers: int = 1  # API processes (uvicorn workers)
     api_access_log: bool = False
     after_timeout_ms: int = 10_000  # how long a read with ?after=TOKEN waits at most
+    token: str | None = None  # ORCH_TOKEN: the bearer token CLI commands send to the API
+    api_url: str | None = None  # ORCH_API_URL: `submit` posts through the API there instead of Kafka
     default_tenant: str = "default"  # of specs produced straight to Kafka or submitted by the CLI
     api_auth: str = "tokens"  # "tokens": bearer tokens on every route but the probes; "off": none
     api_metrics_open: bool = False  # /metrics without a token (a scraper inside the cluster)

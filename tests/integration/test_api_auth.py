@@ -3,15 +3,18 @@ right}; tenant isolation; revocation; the write rate."""
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from servers import serving
 from test_projector import publish, scenario, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
@@ -185,3 +188,17 @@ def test_a_read_that_would_wait_is_refused_at_once_without_credentials(
     began = time.monotonic()
     assert client.get("/projects", params={"after": never}).status_code == 401
     assert time.monotonic() - began < settings.after_timeout_ms / 2000
+
+
+def test_submit_through_the_api_sends_orch_token(settings: Settings, schema: str, tmp_path: Path) -> None:  # noqa: F811
+    spec = tmp_path / "shop.yaml"
+    spec.write_text("name: shop\n")
+    token = tokens.create(settings.dsn, ["acme"], ["submit"])
+    with serving(create_app(settings, settings.dsn, schema)) as url:
+        env = {"ORCH_API_URL": url, "ORCH_DATABASE_URL": settings.dsn,
+               "ORCH_KAFKA_BOOTSTRAP": settings.bootstrap, "ORCH_TOPIC_PREFIX": settings.topic_prefix}
+        done = CliRunner().invoke(cli_app, ["submit", str(spec), "--json"], env={**env, "ORCH_TOKEN": token})
+        refused = CliRunner().invoke(cli_app, ["submit", str(spec)], env={**env, "ORCH_TOKEN": ""})
+    assert done.exit_code == 0, done.output
+    assert _submitted_tenant(settings, json.loads(done.output)["request_id"]) == "acme"
+    assert refused.exit_code == 1 and "the API answered 401" in refused.output
