@@ -44,6 +44,14 @@ class Settings(BaseSettings):
     api_workers: int = 1  # API processes (uvicorn workers)
     api_access_log: bool = False
     after_timeout_ms: int = 10_000  # how long a read with ?after=TOKEN waits at most
+    # Kafka client security, passed to every client by `bus.client_config` (unset: plaintext)
+    kafka_security_protocol: str | None = None  # SASL_SSL | SSL | SASL_PLAINTEXT
+    kafka_sasl_mechanism: str | None = None  # SCRAM-SHA-512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_ca_location: str | None = None  # the CA that signed the brokers' certificates
+    kafka_ssl_certificate_location: str | None = None  # mTLS: this client's certificate
+    kafka_ssl_key_location: str | None = None  # and its key
     token: str | None = None  # ORCH_TOKEN: the bearer token CLI commands send to the API
     api_url: str | None = None  # ORCH_API_URL: `submit` posts through the API there instead of Kafka
     default_tenant: str = "default"  # of specs produced straight to Kafka or submitted by the CLI
