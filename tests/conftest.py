@@ -80,9 +80,10 @@ def fleet(settings: Settings) -> Iterator[demo.Fleet]:
 
 
 @pytest.fixture
-def api_headers(stack: Settings) -> dict[str, str]:
-    """An Authorization header holding a fresh token with every scope, tenant `default`."""
+def api_headers(settings: Settings) -> dict[str, str]:
+    """An Authorization header holding a fresh token with every scope, tenant `default`, in the
+    database of the test's `settings` (the reliability battery has a stack of its own)."""
     from orchestrator import tokens
 
-    token = tokens.create(stack.dsn, ["default"], list(tokens.SCOPES), "tests")
+    token = tokens.create(settings.dsn, ["default"], list(tokens.SCOPES), "tests")
     return {"Authorization": f"Bearer {token}"}
