@@ -31,6 +31,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# bandit over the code, pip-audit over constraints.txt; accepted findings: security/accepted.toml
+.PHONY: audit
+audit: install
+	$(BIN)/python scripts/audit.py
+
 stack-up: install tools
 	$(BIN)/orchestrator stack up
 

@@ -22,6 +22,7 @@ import httpx
 
 from bench.common import REPO, cpu_seconds, tree_pids
 from bench.projection import fill
+from orchestrator import tokens
 from orchestrator.config import Settings
 from orchestrator.stack.proc import free_port
 from services.projections import projector
@@ -51,14 +52,15 @@ def _cpu(server: subprocess.Popen[bytes]) -> float:
 
 
 def wrk(server: subprocess.Popen[bytes], port: int, path: str, ids: int, seconds: int,
-        requests: int) -> dict[str, Any]:
+        requests: int, token: str = "") -> dict[str, Any]:
     """One bounded wrk run; the figures of its Lua `done` plus the server's CPU per request."""
     exe = shutil.which("wrk")
     if exe is None:
         raise RuntimeError("wrk is not installed (make bench installs it: scripts/ensure-tools.sh bench)")
     env = {**os.environ, "BENCH_PATH": path, "BENCH_IDS": str(ids), "BENCH_REQUESTS": str(requests)}
     cpu0 = _cpu(server)
-    done = subprocess.run([exe, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s",
+    auth = ["-H", f"Authorization: Bearer {token}"] if token else []
+    done = subprocess.run([exe, "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "5s", *auth,
                            "-s", str(LUA), f"http://127.0.0.1:{port}"],
                           env=env, capture_output=True, text=True, timeout=seconds + 30, check=True)
     cpu = _cpu(server) - cpu0
@@ -81,6 +83,7 @@ def run(settings: Settings, z: dict[str, int], workers: tuple[int, ...] = (1, 2)
     env = {**os.environ, "ORCH_KAFKA_BOOTSTRAP": settings.bootstrap, "ORCH_DATABASE_URL": settings.dsn,
            "ORCH_READER_DATABASE_URL": settings.dsn, "ORCH_PROJECTION_SCHEMA": schema,
            "ORCH_TOPIC_PREFIX": settings.topic_prefix}
+    token = tokens.create(settings.dsn, ["default"], ["read"], "bench")  # the API as deployed: tokens on
     bare_port = free_port()
     bare = _serve(["-m", "uvicorn", "bench.bare_asgi:app", *UVICORN, "--port", str(bare_port)], env,
                   bare_port)
@@ -91,8 +94,8 @@ def run(settings: Settings, z: dict[str, int], workers: tuple[int, ...] = (1, 2)
                          {**env, "ORCH_API_PORT": str(port), "ORCH_API_WORKERS": str(n)}, port)
             try:
                 for route, path in ROUTES.items():
-                    wrk(api, port, path, projects, 1, requests)  # warm: pool, prepared statements, caches
-                    measured = wrk(api, port, path, projects, seconds, requests)
+                    wrk(api, port, path, projects, 1, requests, token)  # warm: pool, statements, caches
+                    measured = wrk(api, port, path, projects, seconds, requests, token)
                     baseline = wrk(bare, bare_port, path, projects, seconds, requests)
                     out.setdefault(f"workers_{n}", {})[route] = {"api": measured, "bare": baseline}
             finally:

@@ -26,9 +26,18 @@ INFINITE = "-1"
 CHANGELOG_RECORD_BYTES = 16 * 1024 * 1024  # one project's state; far above any real one
 
 
+SECURITY = {"security.protocol": "kafka_security_protocol", "sasl.mechanism": "kafka_sasl_mechanism",
+            "sasl.username": "kafka_sasl_username", "sasl.password": "kafka_sasl_password",
+            "ssl.ca.location": "kafka_ssl_ca_location",
+            "ssl.certificate.location": "kafka_ssl_certificate_location",
+            "ssl.key.location": "kafka_ssl_key_location"}
+
+
 def client_config(settings: Settings, **extra: Any) -> dict[str, Any]:
-    """What every Kafka client of ours starts from: producers, consumers and admin clients."""
-    return {"bootstrap.servers": settings.bootstrap, **extra}
+    """What every Kafka client of ours starts from: producers, consumers and admin clients;
+    the security settings (ORCH_KAFKA_SECURITY_PROTOCOL, ..._SASL_*, ..._SSL_*) that are set."""
+    secured = {key: getattr(settings, name) for key, name in SECURITY.items() if getattr(settings, name)}
+    return {"bootstrap.servers": settings.bootstrap, **secured, **extra}
 
 
 def producer_config(settings: Settings, **extra: Any) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from orchestrator.bus import client_config
 from orchestrator.config import Settings
 from orchestrator.envelope import ArtifactRef, Attachment
 
@@ -140,7 +141,7 @@ def inline_attachments(items: list[dict[str, Any]] | None) -> list[Attachment]:
 
 
 def ensure_topic(settings: Settings, timeout: float = 30.0) -> None:
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap})
+    admin = AdminClient(client_config(settings))
     new = NewTopic(topic(settings), 1, settings.replication_factor,
                    config={"retention.ms": str(RETENTION_MS)})
     for future in admin.create_topics([new], request_timeout=timeout).values():
@@ -155,8 +156,7 @@ def publish(settings: Settings, verdict: Verdict, timeout: float = 30.0) -> tupl
     """Deliver `verdict` to the waiting worker (blocks until the broker acknowledged it);
     returns where it landed (topic, partition, offset)."""
     ensure_topic(settings)
-    producer = Producer({"bootstrap.servers": settings.bootstrap, "acks": "all",
-                         "enable.idempotence": True})
+    producer = Producer(client_config(settings, acks="all", **{"enable.idempotence": True}))
     errors: list[KafkaError] = []
     landed: list[tuple[str, int, int]] = []
 
@@ -211,9 +211,9 @@ class Hub:
                     self.waiters.pop(key, None)
 
     def _run(self) -> None:
-        consumer = Consumer({"bootstrap.servers": self.settings.bootstrap,
-                             "group.id": f"{self.settings.topic_prefix}-callbacks-unused",
-                             "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        consumer = Consumer(client_config(self.settings, **{
+            "group.id": f"{self.settings.topic_prefix}-callbacks-unused",
+            "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
         try:
             consumer.assign([TopicPartition(topic(self.settings), 0, 0)])
             while not self.stopping.is_set():

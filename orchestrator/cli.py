@@ -41,6 +41,7 @@ from orchestrator.dlq import dlq_app  # noqa: E402
 from orchestrator.projections_cli import projections_app  # noqa: E402
 from orchestrator.read_cli import read_app  # noqa: E402
 from orchestrator.task_cli import artifacts_app, task_app  # noqa: E402
+from orchestrator.tokens_cli import tokens_app  # noqa: E402
 
 app.add_typer(read_app)
 app.add_typer(projections_app, name="projections", help="The PostgreSQL read models.")
@@ -48,6 +49,7 @@ app.add_typer(dlq_app, name="dlq", help="Dead letters: inspect and re-drive.")
 app.add_typer(task_app, name="task", help="Settle a manual task by hand.")
 app.add_typer(project_app, name="project", help="Pause, resume or cancel a project.")
 app.add_typer(artifacts_app, name="artifacts", help="Fetch and verify artifacts.")
+app.add_typer(tokens_app, name="tokens")
 
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event catalog.")
@@ -99,7 +101,8 @@ def submit(
     timeout: float = typer.Option(300.0, help="seconds to wait with --wait"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
-    """Submit a spec to the ingestion topic; prints its request id and position token."""
+    """Submit a spec to the ingestion topic (or, with ORCH_API_URL, through the API with the token
+    in ORCH_TOKEN); prints its request id and position token."""
     import json
 
     from confluent_kafka import KafkaException
@@ -114,8 +117,13 @@ def submit(
         fail(f"{spec} is {size:,} bytes; specs are limited to {settings.max_spec_bytes:,} "
              "(ORCH_MAX_SPEC_BYTES)")
     try:
-        event, token = client.submit_document(settings, spec.read_bytes(), spec.name)
-    except (KafkaException, RuntimeError) as exc:
+        if settings.api_url:  # through the API, as the token in ORCH_TOKEN
+            request_id, token = client.submit_via_api(settings, settings.api_url, spec.read_bytes(),
+                                                      spec.name)
+        else:
+            event, token = client.submit_document(settings, spec.read_bytes(), spec.name)
+            request_id = event.request_id
+    except (KafkaException, RuntimeError, OSError) as exc:
         fail(f"could not submit {spec}: {exc}")
         raise
     outcome, project, errors = "submitted", "", list[str]()
@@ -124,10 +132,10 @@ def submit(
 
         outcome, project, errors = wait_for_outcome(token, timeout)
     if as_json:
-        typer.echo(json.dumps({"request_id": event.request_id, "position": token.encode(),
+        typer.echo(json.dumps({"request_id": request_id, "position": token.encode(),
                                "project_id": project, "outcome": outcome, "errors": errors}))
     else:
-        typer.echo(f"request {event.request_id}: {outcome} {project}".rstrip())
+        typer.echo(f"request {request_id}: {outcome} {project}".rstrip())
         typer.echo(f"position {token.encode()}")
         for line in errors:
             typer.echo(f"  {line}", err=True)

@@ -20,7 +20,8 @@ from orchestrator.position import Token
 TERMINAL = {"project.completed", "project.blocked", "spec.rejected"}
 
 
-def submission(document: bytes, filename: str | None = None, request_id: str | None = None) -> Event:
+def submission(document: bytes, filename: str | None = None, request_id: str | None = None,
+               tenant: str | None = None) -> Event:
     request_id = request_id or str(uuid.uuid4())
     return Event(
         event_id=derive_id(request_id, "spec.submitted"),
@@ -30,6 +31,7 @@ def submission(document: bytes, filename: str | None = None, request_id: str | N
         occurred_at=int(time.time() * 1000),
         actor=Actor(Role.CLIENT, None, "cli"),
         payload=SpecSubmitted(document=document, filename=filename),
+        tenant=tenant,
     )
 
 
@@ -39,13 +41,33 @@ def submit(settings: Settings, path: Path) -> Event:
 
 def submit_document(settings: Settings, document: bytes, filename: str | None = None) -> tuple[Event, Token]:
     """Produce a submission; returns it and its position token (for reads that wait for it)."""
-    event = submission(document, filename)
+    event = submission(document, filename, tenant=settings.default_tenant)
     publisher = Publisher(settings)
     try:
         where = asyncio.run(publisher.publish_one(event))
     finally:
         publisher.close()
     return event, Token(*where, request_id=event.request_id)
+
+
+class Refused(RuntimeError):
+    """The API said no (401, 403, 413, 422, 429): the message is its answer."""
+
+
+def submit_via_api(settings: Settings, url: str, document: bytes, filename: str | None) -> tuple[str, Token]:
+    """POST the document to the API with `ORCH_TOKEN`; returns the request id and position token."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else {}
+    params = {"filename": filename} if filename else {}
+    answer = httpx.post(f"{url.rstrip('/')}/specs", content=document, params=params, headers=headers,
+                        timeout=30)
+    if answer.status_code != 202:
+        detail = answer.json().get("detail", answer.text) if answer.headers.get(
+            "content-type", "").startswith("application/json") else answer.text
+        raise Refused(f"the API answered {answer.status_code}: {detail}")
+    body = answer.json()
+    return str(body["request_id"]), Token.decode(body["position"])
 
 
 def follow(settings: Settings, since_ms: int, timeout: float,

@@ -104,6 +104,7 @@ def to_dict(event: Event) -> dict[str, Any]:
         "project_id": event.project_id,
         "request_id": event.request_id,
         "causation_id": event.causation_id,
+        "tenant": event.tenant,
         "actor": _actor_to(event.actor),
         "artifacts": [_artifact_to(a) for a in event.artifacts],
         "payload": (entry.record_name, _record_to_avro(entry.cls)(event.payload)),
@@ -124,6 +125,7 @@ def from_dict(d: dict[str, Any]) -> Event:
         actor=_actor_from(d["actor"]),
         payload=_record_from_avro(entry.cls)(body),
         artifacts=tuple(_artifact_from(a) for a in d["artifacts"]),
+        tenant=d.get("tenant"),
     )
 
 

@@ -44,6 +44,26 @@ class Settings(BaseSettings):
     api_workers: int = 1  # API processes (uvicorn workers)
     api_access_log: bool = False
     after_timeout_ms: int = 10_000  # how long a read with ?after=TOKEN waits at most
+    # Kafka client security, passed to every client by `bus.client_config` (unset: plaintext)
+    kafka_security_protocol: str | None = None  # SASL_SSL | SSL | SASL_PLAINTEXT
+    kafka_sasl_mechanism: str | None = None  # SCRAM-SHA-512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_ca_location: str | None = None  # the CA that signed the brokers' certificates
+    kafka_ssl_certificate_location: str | None = None  # mTLS: this client's certificate
+    kafka_ssl_key_location: str | None = None  # and its key
+    token: str | None = None  # ORCH_TOKEN: the bearer token CLI commands send to the API
+    api_url: str | None = None  # ORCH_API_URL: `submit` posts through the API there instead of Kafka
+    default_tenant: str = "default"  # of specs produced straight to Kafka or submitted by the CLI
+    api_auth: str = "tokens"  # "tokens": bearer tokens on every route but the probes; "off": none
+    api_metrics_open: bool = False  # /metrics without a token (a scraper inside the cluster)
+    api_token_cache_s: float = 5.0  # a verified token is trusted this long (revocation's delay)
+    api_write_rate: float = 5.0  # write requests per second per token (token bucket)
+    api_write_burst: int = 20  # and how many at once
+    oidc_jwks_url: str | None = None  # set: JWTs signed by a key of this JWKS are accepted too
+    oidc_issuer: str | None = None  # their `iss` must be this
+    oidc_audience: str | None = None  # and their `aud` this
+    oidc_tenants_claim: str = "tenants"  # the claim naming the tenants (a list or one string)
 
     @property
     def state_file(self) -> Path:

@@ -13,6 +13,7 @@ from orchestrator.catalog import type_of
 from orchestrator.events import Payload, Role
 
 _ID_NAMESPACE = uuid.UUID("6f1c2a8e-3b5d-4e7f-9a0b-1c2d3e4f5a6b")
+DEFAULT_TENANT = "default"  # the tenant of events written before tenants, and the usual default
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Event:
     actor: Actor
     payload: Payload
     artifacts: tuple[ArtifactRef, ...] = ()
+    tenant: str | None = None  # the project's owner, copied along by `follow`
     attachments: tuple[Attachment, ...] = field(default=(), compare=False, repr=False)
 
     @property
@@ -79,6 +81,7 @@ def follow(
         occurred_at=cause.occurred_at,
         actor=actor,
         payload=payload,
+        tenant=cause.tenant,
         attachments=attachments,
     )
 

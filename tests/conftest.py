@@ -77,3 +77,13 @@ def fleet(settings: Settings) -> Iterator[demo.Fleet]:
     started = demo.Fleet(isolated)
     yield started
     started.stop()
+
+
+@pytest.fixture
+def api_headers(settings: Settings) -> dict[str, str]:
+    """An Authorization header holding a fresh token with every scope, tenant `default`, in the
+    database of the test's `settings` (the reliability battery has a stack of its own)."""
+    from orchestrator import tokens
+
+    token = tokens.create(settings.dsn, ["default"], list(tokens.SCOPES), "tests")
+    return {"Authorization": f"Bearer {token}"}

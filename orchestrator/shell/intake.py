@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from confluent_kafka import Message
 
 from orchestrator import codec
@@ -18,8 +20,13 @@ def decode(parts: Parts, msg: Message, headers: dict[str, bytes]) -> Event:
     if len(value) > parts.settings.max_record_bytes:
         raise codec.DecodeError(f"record of {len(value)} bytes exceeds the limit")
     if parts.defn.intake and headers.get("content-type") in RAW_SPEC_TYPES:
-        return raw_submission(msg.topic() or "", msg.partition() or 0, msg.offset() or 0, value)
-    return codec.decode(value)
+        event = raw_submission(msg.topic() or "", msg.partition() or 0, msg.offset() or 0, value)
+    else:
+        event = codec.decode(value)
+    if parts.defn.intake and event.tenant is None and isinstance(event.payload, SpecSubmitted):
+        # produced straight to the ingestion topic: ACLs say who may; the tenant is the default
+        event = replace(event, tenant=parts.settings.default_tenant)
+    return event
 
 
 def raw_submission(topic: str, partition: int, offset: int, value: bytes) -> Event:

@@ -1,9 +1,17 @@
-"""A local PostgreSQL 15 cluster under the run dir: 127.0.0.1 only, trust auth, two roles."""
+"""A local PostgreSQL 15 cluster under the run dir: 127.0.0.1 only, two roles, passwords.
+
+A fresh cluster authenticates every connection with scram-sha-256; the passwords (superuser,
+owner, reader) are made at first start and kept in `<run dir>/postgres/passwords.json` (0600),
+and the URLs in the state file carry them. A cluster made before passwords keeps its trust
+rules until its run dir is removed.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +40,7 @@ BOOTSTRAP_SQL = [
     "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'orchestrator_reader') "
     "THEN CREATE ROLE orchestrator_reader LOGIN; END IF; END $$",
 ]
+ROLES = ("orchestrator", "orchestrator_reader")
 DATABASE_SQL = [
     "GRANT CONNECT ON DATABASE orchestrator TO orchestrator_reader",
     "GRANT USAGE ON SCHEMA public TO orchestrator_reader",
@@ -64,16 +73,33 @@ def _own(path: Path, user: pwd.struct_passwd | None) -> None:
             ) from e
 
 
-def _bootstrap(port: int) -> None:
-    import psycopg
+def passwords(home: Path) -> dict[str, str]:
+    """The cluster's passwords, made once: readable by the owner of the run dir only."""
+    path = home / "passwords.json"
+    if path.is_file():
+        found: dict[str, str] = json.loads(path.read_text())
+        return found
+    made = {role: secrets.token_urlsafe(24) for role in (SUPERUSER, *ROLES)}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(made, out)
+    return made
 
-    admin = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
+
+def _bootstrap(port: int, words: dict[str, str]) -> None:
+    import psycopg
+    from psycopg import sql as pgsql
+
+    admin = f"postgresql://{SUPERUSER}:{words[SUPERUSER]}@127.0.0.1:{port}/postgres"
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
         for sql in BOOTSTRAP_SQL:
             conn.execute(sql)
+        for role in ROLES:  # every start: the file is the truth
+            conn.execute(pgsql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                pgsql.Identifier(role), pgsql.Literal(words[role])))
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'orchestrator'").fetchone():
             conn.execute("CREATE DATABASE orchestrator OWNER orchestrator")
-    db = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/orchestrator"
+    db = f"postgresql://{SUPERUSER}:{words[SUPERUSER]}@127.0.0.1:{port}/orchestrator"
     with psycopg.connect(db, autocommit=True, connect_timeout=10) as conn:
         for sql in DATABASE_SQL:
             conn.execute(sql)
@@ -87,9 +113,20 @@ def start_postgres(settings: Settings, previous: dict[str, Any] | None = None) -
     data, sock, log = home / "data", home / "sock", home / "postgres.log"
     for d in (home, sock):
         _own(d, user)
+    words = passwords(home)
     if not (data / "PG_VERSION").is_file():
-        run([initdb, "-D", str(data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
-             "--no-instructions"], "initdb", user=user, cwd=str(home))
+        pwfile = home / "superuser.pw"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(words[SUPERUSER] + "\n")
+        if user is not None:
+            os.chown(pwfile, user.pw_uid, user.pw_gid)
+        try:
+            run([initdb, "-D", str(data), "-U", SUPERUSER, "--auth=scram-sha-256",
+                 f"--pwfile={pwfile}", "-E", "UTF8", "--no-instructions"], "initdb", user=user,
+                cwd=str(home))
+        finally:
+            pwfile.unlink(missing_ok=True)
     port = int(prev.get("port") or free_port())
     if not port_free(port):
         raise StackError(f"PostgreSQL port {port} on 127.0.0.1 is taken by another process")
@@ -100,9 +137,10 @@ def start_postgres(settings: Settings, previous: dict[str, Any] | None = None) -
     except StackError as e:
         raise StackError(f"{e}\nlast lines of {log}:\n{tail(log)}") from e
     pid = int((data / "postmaster.pid").read_text().split()[0])
-    _bootstrap(port)
-    return {"url": f"postgresql://orchestrator@127.0.0.1:{port}/orchestrator",
-            "reader_url": f"postgresql://orchestrator_reader@127.0.0.1:{port}/orchestrator",
+    _bootstrap(port, words)
+    owner, reader = (words[r] for r in ROLES)
+    return {"url": f"postgresql://orchestrator:{owner}@127.0.0.1:{port}/orchestrator",
+            "reader_url": f"postgresql://orchestrator_reader:{reader}@127.0.0.1:{port}/orchestrator",
             "pid": pid, "port": port, "data_dir": str(data), "log": str(log)}
 
 

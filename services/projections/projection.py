@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from orchestrator.envelope import Event
+from orchestrator.envelope import DEFAULT_TENANT, Event
 from orchestrator.events import (
     BacklogCreated,
     DevopsDeployed,
@@ -86,6 +86,10 @@ def timestamp(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
+def tenant_of(event: Event) -> str:
+    return event.tenant or DEFAULT_TENANT
+
+
 def fold(rows: Rows, event: Event) -> None:
     """Apply one first-seen event to `rows` (its `events` row is written apart)."""
     at, pid = timestamp(event.occurred_at), event.project_id
@@ -96,7 +100,8 @@ def fold(rows: Rows, event: Event) -> None:
                 rows.projects[pid] = {
                     "project_id": pid, "name": name, "status": "created", "request_id": event.request_id,
                     "spec_uri": spec.uri if spec else None, "spec_sha256": spec.sha256 if spec else None,
-                    "modules": len(modules), "created_at": at, "updated_at": at}
+                    "modules": len(modules), "created_at": at, "updated_at": at,
+                    "tenant": tenant_of(event)}
                 rows.changed["projects"].add(pid)
         case ProjectCompleted():
             _project(rows, pid, "completed", at)
@@ -107,7 +112,8 @@ def fold(rows: Rows, event: Event) -> None:
         case SpecRejected(errors=errors):
             rows.rejections.setdefault(event.request_id, {
                 "request_id": event.request_id, "event_id": event.event_id,
-                "errors": [{"path": e.path, "message": e.message} for e in errors], "occurred_at": at})
+                "errors": [{"path": e.path, "message": e.message} for e in errors], "occurred_at": at,
+                "tenant": tenant_of(event)})
             if pid:
                 _project(rows, pid, "rejected", at)
         case ModulePlanned(area=area):
@@ -140,7 +146,8 @@ def fold(rows: Rows, event: Event) -> None:
             rows.alerts.setdefault(event.event_id, {
                 "event_id": event.event_id, "project_id": pid, "request_id": event.request_id,
                 "task_id": p.task_id, "area": p.area, "kind": p.kind.value, "severity": p.severity.value,
-                "attempt": p.attempt, "round": p.round, "message": p.message, "occurred_at": at})
+                "attempt": p.attempt, "round": p.round, "message": p.message, "occurred_at": at,
+                "tenant": tenant_of(event)})
         case _:
             _task_status(rows, event, at)
 
@@ -206,7 +213,8 @@ def _assign(rows: Rows, event: Event, p: TaskAssigned, at: datetime) -> None:
     task = rows.tasks.get(p.task_id)
     if task is None:
         task = rows.tasks[p.task_id] = {"task_id": p.task_id, "project_id": event.project_id,
-                                        "area": p.area, "role": p.role.value, "verified": False}
+                                        "area": p.area, "role": p.role.value, "verified": False,
+                                        "tenant": tenant_of(event)}
         rows.counts.setdefault((event.project_id, p.area), [0, 0])[0] += 1
     elif task["verified"]:
         rows.counts.setdefault((task["project_id"], task["area"]), [0, 0])[1] -= 1

@@ -125,42 +125,46 @@ def _agg(rows: str, order: str, cast: str = "json") -> str:
     return f"(SELECT coalesce(json_agg(r ORDER BY {order}), '[]')::{cast} FROM ({rows}) r)"
 
 
+# Reads take the caller's tenants as one text[] parameter; NULL (the read commands) means all.
+SCOPED = "tenant = ANY(coalesce(%s::text[], ARRAY[tenant]))"
 PROJECT = (f"SELECT row_to_json(x)::text FROM (SELECT {PROJECT_COLS}, " + _agg(
     "SELECT area, status, tasks_total, tasks_verified, updated_at FROM modules m "
     "WHERE m.project_id = p.project_id", "r.area") + " AS module_list FROM projects p "
-    "WHERE project_id = %s) x")
+    f"WHERE project_id = %s AND {SCOPED}) x")
 TASK = (f"SELECT row_to_json(x)::text FROM (SELECT {TASK_COLS}, " + _agg(
     f"SELECT {EVENT_COLS} FROM events WHERE payload->>'task_id' = t.task_id "
     "OR payload->>'dev_task_id' = t.task_id", 'r.partition, r."offset"') + " AS events FROM tasks t "
-    "WHERE task_id = %s) x")
-REQUEST = ("SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE request_id = %s",
+    f"WHERE task_id = %s AND {SCOPED}) x")
+REQUEST = ("SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE request_id = %s AND {SCOPED}",
                             'r.occurred_at, r.partition, r."offset"', "text")
            + ", " + _agg(f"SELECT {TASK_COLS} FROM tasks WHERE project_id IN "
-                         "(SELECT DISTINCT project_id FROM events WHERE request_id = %s)",
+                         f"(SELECT DISTINCT project_id FROM events WHERE request_id = %s) AND {SCOPED}",
                          "r.task_id", "text")
-           + ", (SELECT errors::text FROM rejections WHERE request_id = %s)")
+           + f", (SELECT errors::text FROM rejections WHERE request_id = %s AND {SCOPED})")
 PROJECT_EVENTS = "SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE project_id = %s",
                                  'r.partition, r."offset"', "text")
 DELIVERY_EVENTS = "SELECT " + _agg(
     "SELECT event_id, project_id, type, occurred_at, payload, partition, \"offset\" FROM events "
     "WHERE type = ANY(%s) "
-    "AND (%s::text IS NULL OR project_id = %s)", 'r.partition, r."offset"', "text")
-PROJECT_EXISTS = "EXISTS (SELECT 1 FROM projects WHERE project_id = %s)"
+    "AND (%s::text IS NULL OR project_id = %s) "
+    f"AND project_id IN (SELECT project_id FROM projects WHERE {SCOPED})", 'r.partition, r."offset"', "text")
+PROJECT_EXISTS = f"EXISTS (SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED})"
+PROJECT_VISIBLE = f"SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED}"
 
 
 def page(table: str, filters: dict[str, Any], after: list[Any] | None, limit: int,
-         also: str = "TRUE") -> tuple[str, list[Any]]:
+         also: str = "TRUE", tenants: list[str] | None = None) -> tuple[str, list[Any]]:
     """One statement: (`also`, items as JSON text, their count, the last key as JSON text).
 
     `filters` are column = value conditions (None values left out); `also` is one more
-    column computed beside the page (its parameters come last)."""
+    column computed beside the page (its parameters come last); `tenants` None means all."""
     key = PAGE_KEYS[table]
-    where = [f"{column} = %s" for column, value in filters.items() if value is not None]
-    params = [value for value in filters.values() if value is not None]
+    where = [SCOPED, *(f"{column} = %s" for column, value in filters.items() if value is not None)]
+    params = [tenants, *(value for value in filters.values() if value is not None)]
     if after is not None:
         where.append(f"({', '.join(key)}) > ({', '.join(['%s'] * len(key))})")
         params.extend(after)
-    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    clause = f" WHERE {' AND '.join(where)}"
     order = ", ".join(key)
     last = ", ".join(f"{k} DESC" for k in key)
     query = (f"WITH page AS (SELECT {_COLS[table]} FROM {table}{clause} ORDER BY {order} LIMIT %s) "
@@ -189,7 +193,7 @@ def list_projects(conn: psycopg.Connection[Any], limit: int,
 
 
 def get_project(conn: psycopg.Connection[Any], project_id: str) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = fetch(conn, PROJECT, [project_id])
+    found: dict[str, Any] | None = fetch(conn, PROJECT, [project_id, None])
     return found
 
 
@@ -200,7 +204,7 @@ def list_tasks(conn: psycopg.Connection[Any], project_id: str, filters: dict[str
 
 
 def get_task(conn: psycopg.Connection[Any], task_id: str) -> dict[str, Any] | None:
-    found: dict[str, Any] | None = fetch(conn, TASK, [task_id])
+    found: dict[str, Any] | None = fetch(conn, TASK, [task_id, None])
     return found
 
 
@@ -225,6 +229,6 @@ def delivery_events(conn: psycopg.Connection[Any], types: list[str],
 
 def request(conn: psycopg.Connection[Any], request_id: str) -> tuple[list[Any], list[Any], Any]:
     """(events, tasks, rejection errors or None) of one submission."""
-    row = conn.execute(REQUEST, [request_id] * 3).fetchone()
+    row = conn.execute(REQUEST, [request_id, None] * 3).fetchone()
     assert row is not None  # three scalar subqueries: always one row
     return json.loads(row[0]), json.loads(row[1]), None if row[2] is None else json.loads(row[2])

@@ -17,17 +17,17 @@ import psycopg
 from psycopg.rows import dict_row
 
 from orchestrator.envelope import Event
-from services.projections.projection import Keys, Position, Rows, timestamp
+from services.projections.projection import Keys, Position, Rows, tenant_of, timestamp
 
 EVENT_COLUMNS = ('event_id, topic, partition, "offset", type, project_id, request_id, causation_id, '
-                 "actor_role, actor_area, actor_instance, occurred_at, artifacts, payload")
+                 "actor_role, actor_area, actor_instance, occurred_at, artifacts, payload, tenant")
 COLUMNS = {
     "projects": ("project_id", "name", "status", "request_id", "spec_uri", "spec_sha256", "modules",
-                 "created_at", "updated_at"),
+                 "created_at", "updated_at", "tenant"),
     "modules": ("project_id", "area", "status", "backlog_total", "tasks_total", "tasks_verified",
                 "updated_at"),
     "tasks": ("task_id", "project_id", "area", "role", "title", "status", "verified", "attempt", "round",
-              "assignee", "deadline_ms", "requirement_ids", "updated_at"),
+              "assignee", "deadline_ms", "requirement_ids", "updated_at", "tenant"),
 }
 KEYS = {"projects": ("project_id",), "modules": ("project_id", "area"), "tasks": ("task_id",)}
 
@@ -86,7 +86,7 @@ def event_row(event: Event, at: Position) -> tuple[Any, ...]:
     return (event.event_id, at.topic, at.partition, at.offset, event.type, event.project_id,
             event.request_id, event.causation_id, event.actor.role.value, event.actor.area,
             event.actor.instance, timestamp(event.occurred_at), to_json(event.artifacts),
-            to_json(event.payload))
+            to_json(event.payload), tenant_of(event))
 
 
 def known(conn: psycopg.Connection[Any], ids: list[str]) -> set[str]:

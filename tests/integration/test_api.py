@@ -20,10 +20,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def api(settings: Settings, schema: str) -> Iterator[TestClient]:  # noqa: F811
+def api(settings: Settings, schema: str, api_headers: dict[str, str]) -> Iterator[TestClient]:  # noqa: F811
     publish(settings, scenario("api-1", "req-1") + scenario("api-2", "req-2") + [rejected("req-bad")])
     projector.run_until_caught_up(settings, schema)
-    with TestClient(create_app(settings, settings.dsn, schema)) as client:
+    with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as client:
         yield client
 
 

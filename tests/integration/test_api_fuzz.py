@@ -15,7 +15,8 @@ from services.projections.api import create_app
 pytestmark = pytest.mark.integration
 
 
-def test_no_route_answers_with_a_server_error(settings: Settings, schema: str) -> None:  # noqa: F811
+def test_no_route_answers_with_a_server_error(settings: Settings, schema: str,  # noqa: F811
+                                              api_headers: dict[str, str]) -> None:
     publish(settings, [*scenario("fuzz-1", "req-fuzz"), rejected("req-bad")])
     projector.run_until_caught_up(settings, schema)
     api = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings, settings.dsn, schema))
@@ -28,7 +29,7 @@ def test_no_route_answers_with_a_server_error(settings: Settings, schema: str) -
         @budget(max_examples=20, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck))
         def call(case) -> None:  # type: ignore[no-untyped-def]
-            response = case.call()
+            response = case.call(headers=api_headers)
             assert response.status_code < 500, (case.method, case.formatted_path, response.text[:300])
 
         call()

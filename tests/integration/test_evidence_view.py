@@ -22,7 +22,7 @@ def test_tasks_carry_their_attempts_rounds_and_artifacts(settings: Settings, sch
                                                          tmp_path: Path) -> None:
     publish(settings, scenario("ev-1", "req-ev"))
     projector.run_until_caught_up(settings, schema)
-    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+    with TestClient(create_app(settings.model_copy(update={"api_auth": "off"}), settings.dsn, schema)) as api:
         found = api.get("/requests/req-ev").json()
     dev = next(t for t in found["tasks"] if t["task_id"] == "ev-1/backend/dev/FR-1")
     [attempt] = dev["attempts"]

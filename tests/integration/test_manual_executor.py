@@ -63,12 +63,12 @@ def world(settings: Settings, schema: str, tmp_path: Path) -> Iterator[tuple[Set
 
 
 def test_a_person_completes_by_cli_and_fails_by_api(world: tuple[Settings, str], tmp_path: Path,
-                                                    ) -> None:
+                                                    api_headers: dict[str, str]) -> None:
     s, name = world
     evidence = tmp_path / "review.md"
     evidence.write_text("looks good\n")
     env = cli_env(s, name, tmp_path)
-    api = TestClient(create_app(s, s.dsn, name))
+    api = TestClient(create_app(s, s.dsn, name), headers=api_headers)
 
     def by_hand() -> None:
         done = CliRunner().invoke(app, ["task", "complete", DEV, "--artifact", str(evidence),
@@ -95,9 +95,9 @@ def test_a_person_completes_by_cli_and_fails_by_api(world: tuple[Settings, str],
 
 
 def test_only_a_waiting_manual_task_takes_a_verdict(world: tuple[Settings, str], tmp_path: Path,
-                                                    ) -> None:
+                                                    api_headers: dict[str, str]) -> None:
     s, name = world
-    api = TestClient(create_app(s, s.dsn, name))
+    api = TestClient(create_app(s, s.dsn, name), headers=api_headers)
     assert api.post(f"/tasks/{P}/{AREA}/dev/nope/complete").status_code == 404
     refused = api.post(f"/tasks/{AUTO}/complete")
     assert refused.status_code == 409 and "simulated" in refused.json()["detail"]

@@ -51,9 +51,10 @@ def world(settings: Settings, schema: str, tmp_path: Path) -> Iterator[tuple[Set
     yield s, schema
 
 
-def test_a_read_after_a_submission_waits_for_specs_answer(world: tuple[Settings, str]) -> None:
+def test_a_read_after_a_submission_waits_for_specs_answer(world: tuple[Settings, str],
+                                                         api_headers: dict[str, str]) -> None:
     s, name = world
-    with TestClient(create_app(s, s.dsn, name)) as api, live_projector(s, name), \
+    with TestClient(create_app(s, s.dsn, name), headers=api_headers) as api, live_projector(s, name), \
             ThreadPoolExecutor(1) as pool:
         answer = api.post("/specs", content=b"name: shop\n").json()
         token = Token.decode(answer["position"])
@@ -66,9 +67,10 @@ def test_a_read_after_a_submission_waits_for_specs_answer(world: tuple[Settings,
     assert got.json()["rejection"] == [{"path": "name", "message": "required"}]
 
 
-def test_a_read_after_a_verdict_sees_the_task_settled(world: tuple[Settings, str]) -> None:
+def test_a_read_after_a_verdict_sees_the_task_settled(world: tuple[Settings, str],
+                                                      api_headers: dict[str, str]) -> None:
     s, name = world
-    with TestClient(create_app(s, s.dsn, name)) as api, live_projector(s, name), \
+    with TestClient(create_app(s, s.dsn, name), headers=api_headers) as api, live_projector(s, name), \
             ThreadPoolExecutor(1) as pool:
         answer = api.post(f"/tasks/{DEV}/complete", json={"note": "done"})
         assert answer.status_code == 202, answer.text
@@ -79,11 +81,12 @@ def test_a_read_after_a_verdict_sees_the_task_settled(world: tuple[Settings, str
     assert got.status_code == 200 and got.json()["status"] == "completed"
 
 
-def test_a_write_never_projected_times_out_with_the_positions_reached(world: tuple[Settings, str]) -> None:
+def test_a_write_never_projected_times_out_with_the_positions_reached(world: tuple[Settings, str],
+                                                                      api_headers: dict[str, str]) -> None:
     s, name = world
     quick = s.model_copy(update={"after_timeout_ms": 300})
     never = Token(s.specs_topic, 0, 7, request_id="never-answered").encode()
-    with TestClient(create_app(quick, s.dsn, name)) as api:
+    with TestClient(create_app(quick, s.dsn, name), headers=api_headers) as api:
         late = api.get("/projects/anything", params={"after": never})
         assert api.get("/projects", params={"after": "not-a-token"}).status_code == 422
     assert late.status_code == 504

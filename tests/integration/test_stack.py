@@ -124,3 +124,17 @@ def test_a_missing_java_is_one_clear_line_and_a_failure(tmp_path: Path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "java" in lines[0] and "openjdk" in lines[0]
     assert not (tmp_path / "run" / "stack.json").exists()
+
+
+def test_postgres_asks_every_role_for_its_scram_password(own: Settings) -> None:
+    state = own.stack_state()["postgres"]
+    port = state["port"]
+    for role in ("orchestrator", "orchestrator_reader", "postgres"):
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(f"postgresql://{role}@127.0.0.1:{port}/orchestrator", connect_timeout=5)
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(f"postgresql://{role}:wrong@127.0.0.1:{port}/orchestrator", connect_timeout=5)
+    with psycopg.connect(state["reader_url"], connect_timeout=5) as conn:
+        assert conn.execute("SHOW password_encryption").fetchone() == ("scram-sha-256",)
+    kept = own.run_dir / "postgres" / "passwords.json"
+    assert kept.stat().st_mode & 0o777 == 0o600

@@ -83,7 +83,7 @@ def test_every_bad_spec_through_the_cli_exits_non_zero(fleet: demo.Fleet, bad_fi
 
 
 def test_every_bad_spec_through_post_specs(fleet: demo.Fleet, ledger: harness.Ledger,
-                                           bad_files: list[Path]) -> None:
+                                           bad_files: list[Path], api_headers: dict[str, str]) -> None:
     """POST /specs: a 10 MB document is refused at once with 413; every malformed file and a
     binary one are accepted (202) and then rejected with spec.rejected; the API and the
     services keep running and a good spec still goes through."""
@@ -99,7 +99,7 @@ def test_every_bad_spec_through_post_specs(fleet: demo.Fleet, ledger: harness.Le
     views.migrate(settings.dsn, schema)
     fleet.start("spec")
     good = harness.workload(1, seed=22)[0]
-    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+    with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as api:
         huge = api.post("/specs", params={"filename": "huge.yaml"}, content=b"a: " + b"x" * 10_000_000)
         assert huge.status_code == 413 and "larger than" in huge.json()["detail"], huge.text[:300]
         accepted, at_door = {}, {"huge.yaml": 413}

@@ -1,29 +1,23 @@
 """`POST /projects/{id}/pause|resume|cancel`: an operator's control, produced onto the log.
 
-Scope `operate`: the API's tokens and scopes come with the auth work; until then
-`OPERATE` names the scope these routes will require and checks nothing.
+Scope `operate`, on a project of one of the token's tenants (another tenant's is a 404).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
 from orchestrator import control
+from orchestrator.tokens import Principal
+from services.projections import views
+from services.projections.api import auth
 from services.projections.api.context import context
 
 router = APIRouter()
-OPERATE = "operate"
-STATUS = "SELECT status, request_id FROM projects WHERE project_id = %s"
-
-
-def requires(scope: str) -> Any:
-    """The scope a route needs (placeholder until API tokens exist: everybody has it)."""
-    def check() -> str:
-        return scope
-    return Depends(check)
+STATUS = f"SELECT status, request_id FROM projects WHERE project_id = %s AND {views.SCOPED}"
 
 
 class ControlBody(BaseModel):
@@ -32,11 +26,11 @@ class ControlBody(BaseModel):
 
 @router.post("/projects/{project_id}/{action}", status_code=202)
 async def act(request: Request, project_id: str, action: str, body: ControlBody | None = None,
-              _scope: str = requires(OPERATE)) -> dict[str, Any]:
+              caller: Principal = auth.OPERATE) -> dict[str, Any]:
     if action not in control.ACTIONS:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ACTIONS)}")
     ctx = context(request)
-    row = await ctx.one(STATUS, [project_id])
+    row = await ctx.one(STATUS, [project_id, auth.tenants(caller)])
     if row is None:
         raise HTTPException(404, f"no project {project_id}")
     try:

@@ -8,7 +8,9 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from orchestrator.tokens import Principal
 from services.projections import delivery, views
+from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import json_response
 
@@ -17,11 +19,12 @@ router = APIRouter()
 
 @router.get("/metrics/delivery", response_model=dict[str, Any])
 async def delivery_metrics(request: Request, project: str | None = None, since: datetime | None = None,
-                           until: datetime | None = None) -> Response:
+                           until: datetime | None = None, caller: Principal = auth.READ) -> Response:
     for name, at in (("since", since), ("until", until)):
         if at is not None and at.tzinfo is None:
             raise HTTPException(400, f"{name} needs a time zone")
-    row = await context(request).one(views.DELIVERY_EVENTS, [list(delivery.TYPES), project, project])
+    params = [list(delivery.TYPES), project, project, auth.tenants(caller)]
+    row = await context(request).one(views.DELIVERY_EVENTS, params)
     rows = orjson.loads(row[0]) if row else []
     if project is not None and not rows:
         raise HTTPException(404, f"no delivery events of project {project}")

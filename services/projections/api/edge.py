@@ -47,9 +47,15 @@ class Edge:
         if b"%00" in query or b"\x00" in query or "\x00" in scope["path"]:
             # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query
             await answer(sending, 422, {"detail": "NUL byte in the request"})
-        elif scope["method"] != "GET" or not await self._waited(scope, sending):
+        elif scope["method"] != "GET" or not self._may_wait(scope) or not await self._waited(scope, sending):
             await self.app(scope, receive, sending)
         self._observe(scope, status[0], time.perf_counter() - started)
+
+    def _may_wait(self, scope: Scope) -> bool:
+        """No wait for a request without credentials: the route answers it 401 at once."""
+        if self.ctx.settings.api_auth == "off":
+            return True
+        return any(name == b"authorization" for name, _ in scope.get("headers", ()))
 
     async def _waited(self, scope: Scope, send: Send) -> bool:
         """Wait for a position token if the read has one. True when it answered (422, 504)."""

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from orchestrator import bus
 from services.projections import views
+from services.projections.api import auth
 from services.projections.api.context import context
 
 router = APIRouter()
@@ -28,13 +30,13 @@ def readyz(request: Request) -> JSONResponse:
     except Exception as exc:  # any failure means not ready; the reason is reported
         checks["postgres"] = str(exc)
     try:
-        AdminClient({"bootstrap.servers": ctx.settings.bootstrap}).list_topics(timeout=3)
+        AdminClient(bus.client_config(ctx.settings)).list_topics(timeout=3)
     except Exception as exc:  # as above
         checks["kafka"] = str(exc)
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(checks, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[auth.METRICS])
 async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)

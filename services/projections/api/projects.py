@@ -7,7 +7,9 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
+from orchestrator.tokens import Principal
 from services.projections import timetravel, views
+from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import Limit, decode_cursor, json_response, page
 from services.projections.projection import Rows
@@ -17,8 +19,9 @@ Doc = dict[str, Any]  # what the OpenAPI document says each route answers
 
 
 @router.get("/projects", response_model=Doc)
-async def projects(request: Request, limit: int = Limit, cursor: str | None = None) -> Response:
-    query, params = views.page("projects", {}, decode_cursor(cursor, 1), limit)
+async def projects(request: Request, limit: int = Limit, cursor: str | None = None,
+                   caller: Principal = auth.READ) -> Response:
+    query, params = views.page("projects", {}, decode_cursor(cursor, 1), limit, tenants=auth.tenants(caller))
     return page(await context(request).one(query, params), limit)
 
 
@@ -27,13 +30,15 @@ AsOf = Query(None, description="an ISO time with a zone, or a log position (offs
 
 
 @router.get("/projects/{project_id}", response_model=Doc)
-async def project(request: Request, project_id: str, as_of: str | None = AsOf) -> Response:
+async def project(request: Request, project_id: str, as_of: str | None = AsOf,
+                  caller: Principal = auth.READ) -> Response:
     if as_of is not None:
+        await auth.visible(request, project_id, caller)
         found = timetravel.project(await _past(request, project_id, as_of), project_id)
         if found is None:
             raise HTTPException(404, f"no project {project_id} as of {as_of}")
         return json_response(orjson.dumps(found))
-    row = await context(request).one(views.PROJECT, [project_id])
+    row = await context(request).one(views.PROJECT, [project_id, auth.tenants(caller)])
     if row is None:
         raise HTTPException(404, f"no project {project_id}")
     return json_response(row[0].encode())
@@ -42,24 +47,28 @@ async def project(request: Request, project_id: str, as_of: str | None = AsOf) -
 @router.get("/projects/{project_id}/tasks", response_model=Doc)
 async def project_tasks(request: Request, project_id: str, status: str | None = None,
                         role: str | None = None, area: str | None = None, limit: int = Limit,
-                        cursor: str | None = None, as_of: str | None = AsOf) -> Response:
+                        cursor: str | None = None, as_of: str | None = AsOf,
+                        caller: Principal = auth.READ) -> Response:
+    mine = auth.tenants(caller)
     if as_of is not None:  # the past is small: all its tasks in one page, filters applied
+        await auth.visible(request, project_id, caller)
         wanted = {"status": status, "role": role, "area": area}
         items = [t for t in timetravel.tasks(await _past(request, project_id, as_of), project_id)
                  if all(v is None or t[k] == v for k, v in wanted.items())]
         return json_response(orjson.dumps({"items": items, "next_cursor": None}))
     query, params = views.page("tasks", {"project_id": project_id, "status": status, "role": role,
                                          "area": area}, decode_cursor(cursor, 1), limit,
-                               also=views.PROJECT_EXISTS)
-    return _of_project(await context(request).one(query, [*params, project_id]), project_id, limit)
+                               also=views.PROJECT_EXISTS, tenants=mine)
+    return _of_project(await context(request).one(query, [*params, project_id, mine]), project_id, limit)
 
 
 @router.get("/projects/{project_id}/events", response_model=Doc)
 async def project_events(request: Request, project_id: str, limit: int = Limit,
-                         cursor: str | None = None) -> Response:
+                         cursor: str | None = None, caller: Principal = auth.READ) -> Response:
+    mine = auth.tenants(caller)
     query, params = views.page("events", {"project_id": project_id}, decode_cursor(cursor, 2), limit,
-                               also=views.PROJECT_EXISTS)
-    return _of_project(await context(request).one(query, [*params, project_id]), project_id, limit)
+                               also=views.PROJECT_EXISTS, tenants=mine)
+    return _of_project(await context(request).one(query, [*params, project_id, mine]), project_id, limit)
 
 
 def _of_project(row: tuple[Any, ...] | None, project_id: str, limit: int) -> Response:

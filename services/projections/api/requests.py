@@ -7,7 +7,9 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from orchestrator.tokens import Principal
 from services.projections import causal, evidence, views
+from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import json_response
 
@@ -15,8 +17,8 @@ router = APIRouter()
 
 
 @router.get("/requests/{request_id}", response_model=dict[str, Any])
-async def request_(request: Request, request_id: str) -> Response:
-    row = await context(request).one(views.REQUEST, [request_id] * 3)
+async def request_(request: Request, request_id: str, caller: Principal = auth.READ) -> Response:
+    row = await context(request).one(views.REQUEST, [request_id, auth.tenants(caller)] * 3)
     assert row is not None  # scalar subqueries: always one row
     events_json, tasks_json, rejected = row
     if events_json == "[]" and rejected is None:
@@ -29,9 +31,9 @@ async def request_(request: Request, request_id: str) -> Response:
 
 
 @router.get("/requests/{request_id}/tree", response_model=dict[str, Any])
-async def request_tree(request: Request, request_id: str) -> Response:
+async def request_tree(request: Request, request_id: str, caller: Principal = auth.READ) -> Response:
     """What one submission caused, each event under its cause (`causal.tree`)."""
-    row = await context(request).one(views.REQUEST, [request_id] * 3)
+    row = await context(request).one(views.REQUEST, [request_id, auth.tenants(caller)] * 3)
     assert row is not None  # scalar subqueries: always one row
     events = orjson.loads(row[0])
     if not events:

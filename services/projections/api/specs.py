@@ -6,14 +6,18 @@ from fastapi import APIRouter, HTTPException, Request
 
 from orchestrator import client
 from orchestrator.position import Token
+from orchestrator.tokens import Principal
+from services.projections.api import auth
 from services.projections.api.context import context
 
 router = APIRouter()
 
 
 @router.post("/specs", status_code=202)
-async def submit(request: Request, filename: str | None = None) -> dict[str, str]:
+async def submit(request: Request, filename: str | None = None, tenant: str | None = None,
+                 caller: Principal = auth.SUBMIT) -> dict[str, str]:
     ctx = context(request)
+    owner = auth.submitting_tenant(caller, tenant, ctx.settings.default_tenant)
     limit = ctx.settings.max_spec_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -23,7 +27,7 @@ async def submit(request: Request, filename: str | None = None) -> dict[str, str
         raise HTTPException(413, f"spec larger than {limit} bytes")
     if not document.strip():
         raise HTTPException(422, "empty spec")
-    event = client.submission(document, filename)
+    event = client.submission(document, filename, tenant=owner)
     where = await ctx.publisher().publish_one(event)
-    return {"request_id": event.request_id, "event_id": event.event_id,
+    return {"request_id": event.request_id, "event_id": event.event_id, "tenant": owner,
             "position": Token(*where, request_id=event.request_id).encode()}

@@ -18,7 +18,9 @@ from pydantic import BaseModel, Field
 
 from orchestrator import artifacts, callbacks
 from orchestrator.position import Token
+from orchestrator.tokens import Principal
 from services.projections import verdicts, views
+from services.projections.api import auth
 from services.projections.api.context import Context, context
 from services.projections.api.paging import json_response
 
@@ -50,8 +52,8 @@ class VerdictBody(BaseModel):
 
 
 @router.get("/tasks/{task_id:path}", response_model=dict[str, Any])
-async def task(request: Request, task_id: str) -> Response:
-    row = await context(request).one(views.TASK, [task_id])
+async def task(request: Request, task_id: str, caller: Principal = auth.READ) -> Response:
+    row = await context(request).one(views.TASK, [task_id, auth.tenants(caller)])
     if row is None:
         raise HTTPException(404, f"no task {task_id}")
     return json_response(row[0].encode())
@@ -84,7 +86,7 @@ async def callback(request: Request, task_id: str, body: CallbackBody) -> dict[s
             "position": position}
 
 
-def _manual(ctx: Context, task_id: str, body: VerdictBody, ok: bool) -> dict[str, Any]:
+def _manual(ctx: Context, task_id: str, body: VerdictBody, ok: bool, caller: Principal) -> dict[str, Any]:
     if "\x00" in task_id:  # no task id has one, and PostgreSQL text cannot hold it
         raise HTTPException(404, "no such task")
     try:
@@ -92,6 +94,8 @@ def _manual(ctx: Context, task_id: str, body: VerdictBody, ok: bool) -> dict[str
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
     with views.connect(ctx.dsn, ctx.schema, autocommit=True, connect_timeout=5) as conn:
+        if views.fetch(conn, views.TASK, [task_id, auth.tenants(caller)]) is None:
+            raise HTTPException(404, f"no task {task_id}")  # another tenant's task is not there
         try:
             verdict, where = verdicts.manual_verdict(conn, ctx.settings, task_id, ok, body.note, attached,
                                                      tuple(body.failures))
@@ -104,10 +108,12 @@ def _manual(ctx: Context, task_id: str, body: VerdictBody, ok: bool) -> dict[str
 
 
 @writes.post("/tasks/{task_id:path}/complete", status_code=202)
-def complete(request: Request, task_id: str, body: VerdictBody | None = None) -> dict[str, Any]:
-    return _manual(context(request), task_id, body or VerdictBody(), True)
+def complete(request: Request, task_id: str, body: VerdictBody | None = None,
+             caller: Principal = auth.OPERATE) -> dict[str, Any]:
+    return _manual(context(request), task_id, body or VerdictBody(), True, caller)
 
 
 @writes.post("/tasks/{task_id:path}/fail", status_code=202)
-def fail(request: Request, task_id: str, body: VerdictBody | None = None) -> dict[str, Any]:
-    return _manual(context(request), task_id, body or VerdictBody(), False)
+def fail(request: Request, task_id: str, body: VerdictBody | None = None,
+         caller: Principal = auth.OPERATE) -> dict[str, Any]:
+    return _manual(context(request), task_id, body or VerdictBody(), False, caller)

@@ -8,7 +8,9 @@ from typing import Any, Literal
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from orchestrator.tokens import Principal
 from services.projections import traceability, views
+from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import json_response
 
@@ -17,7 +19,9 @@ router = APIRouter()
 
 @router.get("/projects/{project_id}/traceability", response_model=dict[str, Any])
 async def project_traceability(request: Request, project_id: str,
-                               format: Literal["json", "csv", "manifest"] = "json") -> Response:
+                               format: Literal["json", "csv", "manifest"] = "json",
+                               caller: Principal = auth.READ) -> Response:
+    await auth.visible(request, project_id, caller)
     row = await context(request).one(views.PROJECT_EVENTS, [project_id])
     rows = orjson.loads(row[0]) if row else []
     if not rows:
