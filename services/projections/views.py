@@ -220,10 +220,12 @@ def project_events(conn: psycopg.Connection[Any], project_id: str) -> list[dict[
     return found
 
 
-def delivery_events(conn: psycopg.Connection[Any], types: list[str],
-                    project_id: str | None) -> list[dict[str, Any]]:
-    """The events delivery metrics count, of one project or of all, in log order."""
-    found: list[dict[str, Any]] = fetch(conn, DELIVERY_EVENTS, [types, project_id, project_id])
+def delivery_events(conn: psycopg.Connection[Any], types: list[str], project_id: str | None,
+                    tenants: list[str] | None = None) -> list[dict[str, Any]]:
+    """The events delivery metrics count, of one project or of all (of `tenants`; None: every
+    tenant), in log order."""
+    found: list[dict[str, Any]] = fetch(conn, DELIVERY_EVENTS, [types, project_id, project_id,
+                                                                tenants])
     return found
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import client, demo
+from orchestrator import client, demo, tokens
 from orchestrator.envelope import Event
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -50,11 +50,12 @@ import time; time.sleep(600)
 """
 
 
-def post(url: str, deadline: float) -> dict[str, object]:
+def post(url: str, deadline: float, token: str) -> dict[str, object]:
     """POST until the projection knows the project (404 while the projector catches up)."""
     while True:
         req = urllib.request.Request(url, data=b'{"reason": "e2e"}', method="POST",
-                                     headers={"content-type": "application/json"})
+                                     headers={"content-type": "application/json",
+                                              "authorization": f"Bearer {token}"})
         try:
             with urllib.request.urlopen(req, timeout=10) as answer:
                 return json.loads(answer.read())  # type: ignore[no-any-return]
@@ -68,6 +69,7 @@ def test_a_paused_project_claims_nothing_new_until_resumed_then_completes(
         fleet: demo.Fleet, tmp_path: Path) -> None:
     demo.start_actors(fleet)
     api = demo.start_read_side(fleet)
+    token = tokens.create(fleet.settings.dsn, ["default"], ["read", "operate"], "e2e")
     spec = tmp_path / "paused.yaml"
     spec.write_text(PAUSED_SPEC)
     since = int(time.time() * 1000) - 1000
@@ -77,11 +79,11 @@ def test_a_paused_project_claims_nothing_new_until_resumed_then_completes(
     for event in client.follow(fleet.settings, since, 150, lambda e: e.request_id == submitted.request_id):
         log.append(event)
         if event.type == "task.started" and not paused:
-            post(f"{api}/projects/{event.project_id}/pause", time.monotonic() + 30)
+            post(f"{api}/projects/{event.project_id}/pause", time.monotonic() + 30, token)
             paused = True
         waited = [e for e in log if e.type == "qa.requested"]
         if paused and not resumed and any(e.type == "project.paused" for e in log) and len(waited) == 2:
-            post(f"{api}/projects/{event.project_id}/resume", time.monotonic() + 30)
+            post(f"{api}/projects/{event.project_id}/resume", time.monotonic() + 30, token)
             resumed = True
         if event.type == "project.completed":
             break
@@ -111,6 +113,7 @@ def test_cancel_mid_task_kills_the_commands_process_group_and_ends_the_project(
         fleet: demo.Fleet, tmp_path: Path) -> None:
     demo.start_actors(fleet)
     api = demo.start_read_side(fleet)
+    token = tokens.create(fleet.settings.dsn, ["default"], ["read", "operate"], "e2e")
     marker = tmp_path / "pgid"
     script = tmp_path / "long.py"
     script.write_text(LONG % str(marker))
@@ -128,7 +131,7 @@ def test_cancel_mid_task_kills_the_commands_process_group_and_ends_the_project(
                 time.sleep(0.1)
             pgid = int(marker.read_text())
             assert _group_alive(pgid)
-            post(f"{api}/projects/{event.project_id}/cancel", time.monotonic() + 30)
+            post(f"{api}/projects/{event.project_id}/cancel", time.monotonic() + 30, token)
         if event.type == "task.cancelled":
             break
     assert pgid is not None
@@ -142,7 +145,8 @@ def test_cancel_mid_task_kills_the_commands_process_group_and_ends_the_project(
     found = demo.read_model(fleet.settings, log[-1].project_id, "cancelled", 30)
     assert found["projection"] == "cancelled"
     refused = urllib.request.Request(f"{api}/projects/{log[-1].project_id}/resume", data=b"{}",
-                                     method="POST", headers={"content-type": "application/json"})
+                                     method="POST", headers={"content-type": "application/json",
+                                                             "authorization": f"Bearer {token}"})
     with pytest.raises(urllib.error.HTTPError) as answer:
         urllib.request.urlopen(refused, timeout=10)
     assert answer.value.code == 409

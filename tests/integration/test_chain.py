@@ -28,8 +28,8 @@ def verify(settings: Settings, schema: str, tmp_path: Path, project_id: str) -> 
     return found.exit_code, json.loads(found.output)
 
 
-def test_a_sealed_project_verifies_and_a_rewritten_event_is_named(settings: Settings, schema: str,  # noqa: F811
-                                                                   tmp_path: Path) -> None:
+def test_a_sealed_project_verifies_and_a_rewritten_event_is_named(
+        settings: Settings, schema: str, api_headers: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     events = scenario("ch-1")
     publish(settings, events)
     projector.run_until_caught_up(settings, schema, seal=seal.sealer(settings))
@@ -42,7 +42,7 @@ def test_a_sealed_project_verifies_and_a_rewritten_event_is_named(settings: Sett
     assert [r["type"] for r in seal.log_rows(settings, "ch-1")].count("project.sealed") == 1
     code, found = verify(settings, schema, tmp_path, "ch-1")
     assert code == 0 and found["ok"] and found["head"] == expected and found["divergence"] is None
-    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+    with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as api:
         served = api.get("/projects/ch-1/chain").json()
         assert served["head"] == expected and served["intact"] and served["length"] == len(events)
         assert api.get("/projects/nope/chain").status_code == 404
@@ -51,6 +51,6 @@ def test_a_sealed_project_verifies_and_a_rewritten_event_is_named(settings: Sett
     code, found = verify(settings, schema, tmp_path, "ch-1")
     assert code == 1 and found["divergence"] == {"at": 9, "expected": events[9].event_id,
                                                  "found": events[9].event_id}
-    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+    with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as api:
         served = api.get("/projects/ch-1/chain").json()
     assert not served["intact"] and served["seals"][0]["first_bad_link"] == len(events) - 1

@@ -19,11 +19,11 @@ from services.projections.api import create_app
 pytestmark = pytest.mark.integration
 
 
-def test_the_scenario_has_its_known_delivery_keys(settings: Settings, schema: str,  # noqa: F811
-                                                  tmp_path: Path) -> None:
+def test_the_scenario_has_its_known_delivery_keys(
+        settings: Settings, schema: str, api_headers: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     publish(settings, scenario("dm-1"))  # event i happens at t0 + i ms
     projector.run_until_caught_up(settings, schema)
-    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+    with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as api:
         found = api.get("/metrics/delivery?project=dm-1").json()
         assert api.get("/metrics/delivery?project=nope").status_code == 404
         assert api.get("/metrics/delivery?since=2023-01-01T00:00:00").status_code == 400

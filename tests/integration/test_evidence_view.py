@@ -37,12 +37,12 @@ def test_tasks_carry_their_attempts_rounds_and_artifacts(settings: Settings, sch
     assert table.exit_code == 0 and "evidence of req-ev" in table.output
 
 
-def test_the_causal_tree_nests_each_event_under_its_cause(settings: Settings, schema: str,  # noqa: F811
-                                                          tmp_path: Path) -> None:
+def test_the_causal_tree_nests_each_event_under_its_cause(
+        settings: Settings, schema: str, api_headers: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     events = scenario("ev-2", "req-tree")  # each event caused by the one before it
     publish(settings, events)
     projector.run_until_caught_up(settings, schema)
-    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+    with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as api:
         found = api.get("/requests/req-tree/tree").json()
         assert api.get("/requests/nope/tree").status_code == 404
     assert found["events"] == len(events) and found["depth"] == len(events)

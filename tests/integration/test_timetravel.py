@@ -19,15 +19,15 @@ from services.projections.api import create_app
 pytestmark = pytest.mark.integration
 
 
-def test_as_of_project_completed_equals_the_live_read_model(settings: Settings, schema: str,  # noqa: F811
-                                                            tmp_path: Path) -> None:
+def test_as_of_project_completed_equals_the_live_read_model(
+        settings: Settings, schema: str, api_headers: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     publish(settings, scenario("tt-1"))
     projector.run_until_caught_up(settings, schema)
     [(part, end)] = query(settings, schema, "SELECT partition, \"offset\" FROM events "
                           "WHERE project_id = 'tt-1' AND type = 'project.completed'")
     [(qa_failed_at,)] = query(settings, schema, "SELECT occurred_at FROM events "
                               "WHERE project_id = 'tt-1' AND type = 'qa.failed'")
-    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+    with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as api:
         live = api.get("/projects/tt-1").json()
         assert api.get(f"/projects/tt-1?as_of={part}:{end}").json() == live
         live_tasks = api.get("/projects/tt-1/tasks?limit=100").json()

@@ -22,11 +22,11 @@ from services.projections.api import create_app
 pytestmark = pytest.mark.integration
 
 
-def test_fr1_shows_its_failed_and_passed_qa_rework_and_total_deploy(settings: Settings, schema: str,  # noqa: F811
-                                                                     tmp_path: Path) -> None:
+def test_fr1_shows_its_failed_and_passed_qa_rework_and_total_deploy(
+        settings: Settings, schema: str, api_headers: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     publish(settings, scenario("tr-1"))
     projector.run_until_caught_up(settings, schema)
-    with TestClient(create_app(settings, settings.dsn, schema)) as api:
+    with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as api:
         [fr] = api.get("/projects/tr-1/traceability").json()["requirements"]
         lines = list(csv.DictReader(io.StringIO(api.get("/projects/tr-1/traceability?format=csv").text)))
         assert api.get("/projects/tr-1/traceability?format=manifest").json()["files"]
