@@ -64,7 +64,8 @@ def _own(path: Path, user: pwd.struct_passwd | None) -> None:
             ) from e
 
 
-def _bootstrap(port: int) -> None:
+def bootstrap(port: int) -> None:
+    """Roles and database the services expect; idempotent (the local stack and test containers)."""
     import psycopg
 
     admin = f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
@@ -100,7 +101,7 @@ def start_postgres(settings: Settings, previous: dict[str, Any] | None = None) -
     except StackError as e:
         raise StackError(f"{e}\nlast lines of {log}:\n{tail(log)}") from e
     pid = int((data / "postmaster.pid").read_text().split()[0])
-    _bootstrap(port)
+    bootstrap(port)
     return {"url": f"postgresql://orchestrator@127.0.0.1:{port}/orchestrator",
             "reader_url": f"postgresql://orchestrator_reader@127.0.0.1:{port}/orchestrator",
             "pid": pid, "port": port, "data_dir": str(data), "log": str(log)}
