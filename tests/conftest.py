@@ -64,11 +64,12 @@ def _from_containers(exits: ExitStack) -> Settings:
     Debian base (`make testcontainers-test`), not upstream ones: what we test is what runs."""
     from orchestrator.stack import kafka, postgres
 
-    port = free_port()
-    controller = next(p for p in iter(free_port, 0) if p != port)
+    ports: set[int] = set()
+    while len(ports) < 3:  # distinct: nothing listens on them until the containers start
+        ports.add(free_port())
+    port, controller, pg_port = sorted(ports)
     broker = _container(exits, KAFKA_IMAGE,
                         {"KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller)})
-    pg_port = free_port()
     pg = _container(exits, POSTGRES_IMAGE, {"PGPORT": str(pg_port)})
     bootstrap = f"127.0.0.1:{port}"
     _await(broker, "Kafka", lambda: kafka.ready(bootstrap, timeout=2.0))
