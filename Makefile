@@ -64,7 +64,7 @@ image-test: image tools
 test-images: install tools
 	scripts/build-test-images.sh
 
-# a subset of the integration tests with ORCH_TESTCONTAINERS=1, through podman's Docker API
-# (started and stopped here) when there is no Docker engine
-testcontainers-test: install tools
+# a subset of the integration tests and the image test with ORCH_TESTCONTAINERS=1, through
+# podman's Docker API (started and stopped here) when there is no Docker engine
+testcontainers-test: image tools
 	scripts/testcontainers-test.sh

@@ -12,16 +12,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PYTHON=${PYTHON:-.venv/bin/python}
 # the projector against the broker and database, and one e2e flow (every service a
-# process). The image test runs on these containers too, outside CI's subset (minutes):
-#   scripts/testcontainers-test.sh -m image tests/image      (after `make image`)
+# process); then, on fresh containers, the image test: the dev overlay's Deployments run
+# from the orchestrator image (`make image` first). Arguments replace both.
 SUBSET=(tests/integration/test_projector.py
         "tests/e2e/test_flow.py::test_the_example_spec_reaches_project_completed_with_one_rework_loop")
-[ $# -gt 0 ] && SUBSET=("$@")
+IMAGE_TEST=(-m image tests/image)
+[ $# -gt 0 ] && SUBSET=("$@") && IMAGE_TEST=()
+run() { "$PYTHON" -m pytest -q "${SUBSET[@]}" && { [ ${#IMAGE_TEST[@]} -eq 0 ] \
+  || "$PYTHON" -m pytest -q "${IMAGE_TEST[@]}"; }; }
 
 scripts/build-test-images.sh
 export ORCH_TESTCONTAINERS=1 TESTCONTAINERS_RYUK_DISABLED=true
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
-  exec "$PYTHON" -m pytest -q "${SUBSET[@]}"
+  run
+  exit
 fi
 
 export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/deploy/podman/containers.conf}
@@ -36,4 +40,4 @@ for _ in $(seq 100); do
   sleep 0.2
 done
 export DOCKER_HOST=unix://$sock
-"$PYTHON" -m pytest -q "${SUBSET[@]}"
+run
