@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install tools test demo lint stack-up stack-down image image-test
+.PHONY: install tools test demo lint stack-up stack-down image image-test test-images \
+	testcontainers-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,3 +64,12 @@ image: install
 # the dev overlay's Deployments run from that image, the way the manifests run them
 image-test: image tools
 	$(BIN)/python -m pytest -q -m image tests/image
+
+# Kafka and PostgreSQL images on the same Debian base, for the ORCH_TESTCONTAINERS=1 fixtures
+test-images: install tools
+	scripts/build-test-images.sh
+
+# a subset of the integration tests and the image test with ORCH_TESTCONTAINERS=1, through
+# podman's Docker API (started and stopped here) when there is no Docker engine
+testcontainers-test: image tools
+	scripts/testcontainers-test.sh

@@ -2,17 +2,20 @@
 
 Where Kafka and PostgreSQL come from, first match wins:
 - ORCH_KAFKA_BOOTSTRAP and ORCH_DATABASE_URL set: those, untouched;
-- ORCH_TESTCONTAINERS=1: throwaway containers (needs a Docker engine);
+- ORCH_TESTCONTAINERS=1: throwaway containers from the images built here (needs a Docker
+  API: Docker, or podman's service as `make testcontainers-test` starts it);
 - otherwise the local stack, started once per run under .run/pytest and stopped at the end.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from confluent_kafka.admin import AdminClient
@@ -20,19 +23,61 @@ from confluent_kafka.admin import AdminClient
 from orchestrator import bus, demo
 from orchestrator import stack as local_stack
 from orchestrator.config import Settings
+from orchestrator.stack.proc import free_port
+
+if TYPE_CHECKING:
+    from testcontainers.core.container import DockerContainer
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _from_containers(exits: ExitStack) -> Settings:
-    from testcontainers.community.kafka import KafkaContainer
-    from testcontainers.community.postgres import PostgresContainer
+KAFKA_IMAGE = os.environ.get("ORCH_TC_KAFKA_IMAGE", "localhost/delivery-orchestrator-kafka:4.3.1")
+POSTGRES_IMAGE = os.environ.get("ORCH_TC_POSTGRES_IMAGE", "localhost/delivery-orchestrator-postgres:15")
+READY_TIMEOUT = 120.0
 
-    kafka = exits.enter_context(KafkaContainer().with_kraft())
-    pg = exits.enter_context(PostgresContainer("postgres:15", driver=None))
-    return Settings(
-        kafka_bootstrap=kafka.get_bootstrap_server(), database_url=pg.get_connection_url()
-    )
+
+def _container(exits: ExitStack, image: str, env: dict[str, str]) -> DockerContainer:
+    """A started container on the host's network: it listens on 127.0.0.1 ports given in env."""
+    from testcontainers.core.container import DockerContainer
+
+    container = DockerContainer(image).with_kwargs(network_mode="host")
+    for key, value in env.items():
+        container.with_env(key, value)
+    return exits.enter_context(container)
+
+
+def _await(container: DockerContainer, what: str, ready: Callable[[], bool]) -> None:
+    """Poll the server itself (a real request); fail with its log if it exits or never answers."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not ready():
+        wrapped = container.get_wrapped_container()
+        wrapped.reload()
+        if wrapped.status == "exited" or time.monotonic() > deadline:
+            out, err = container.get_logs()
+            raise RuntimeError(f"{what} container did not answer ({wrapped.status}):\n"
+                               f"{(out + err).decode(errors='replace')[-3000:]}")
+        time.sleep(0.5)
+
+
+def _from_containers(exits: ExitStack) -> Settings:
+    """Kafka and PostgreSQL from the images scripts/build-test-images.sh builds on the
+    Debian base (`make testcontainers-test`), not upstream ones: what we test is what runs."""
+    from orchestrator.stack import kafka, postgres
+
+    ports: set[int] = set()
+    while len(ports) < 3:  # distinct: nothing listens on them until the containers start
+        ports.add(free_port())
+    port, controller, pg_port = sorted(ports)
+    broker = _container(exits, KAFKA_IMAGE,
+                        {"KAFKA_PORT": str(port), "KAFKA_CONTROLLER_PORT": str(controller)})
+    pg = _container(exits, POSTGRES_IMAGE, {"PGPORT": str(pg_port)})
+    bootstrap = f"127.0.0.1:{port}"
+    _await(broker, "Kafka", lambda: kafka.ready(bootstrap, timeout=2.0))
+    _await(pg, "PostgreSQL",
+           lambda: postgres.ready(f"postgresql://postgres@127.0.0.1:{pg_port}/postgres", 2.0))
+    postgres.bootstrap(pg_port)
+    return Settings(kafka_bootstrap=bootstrap,
+                    database_url=f"postgresql://orchestrator@127.0.0.1:{pg_port}/orchestrator")
 
 
 @pytest.fixture(scope="session")

@@ -86,20 +86,23 @@ def passwords(home: Path) -> dict[str, str]:
     return made
 
 
-def _bootstrap(port: int, words: dict[str, str]) -> None:
+def bootstrap(port: int, words: dict[str, str] | None = None) -> None:
+    """Roles and database the services expect; idempotent. `words`: the roles' passwords (the
+    local stack); None for a trust-auth server (the test containers)."""
     import psycopg
     from psycopg import sql as pgsql
 
-    admin = f"postgresql://{SUPERUSER}:{words[SUPERUSER]}@127.0.0.1:{port}/postgres"
+    login = SUPERUSER if words is None else f"{SUPERUSER}:{words[SUPERUSER]}"
+    admin = f"postgresql://{login}@127.0.0.1:{port}/postgres"
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
         for sql in BOOTSTRAP_SQL:
             conn.execute(sql)
-        for role in ROLES:  # every start: the file is the truth
+        for role in ROLES if words is not None else ():  # every start: the file is the truth
             conn.execute(pgsql.SQL("ALTER ROLE {} PASSWORD {}").format(
-                pgsql.Identifier(role), pgsql.Literal(words[role])))
+                pgsql.Identifier(role), pgsql.Literal(words[role])))  # type: ignore[index]
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'orchestrator'").fetchone():
             conn.execute("CREATE DATABASE orchestrator OWNER orchestrator")
-    db = f"postgresql://{SUPERUSER}:{words[SUPERUSER]}@127.0.0.1:{port}/orchestrator"
+    db = f"postgresql://{login}@127.0.0.1:{port}/orchestrator"
     with psycopg.connect(db, autocommit=True, connect_timeout=10) as conn:
         for sql in DATABASE_SQL:
             conn.execute(sql)
@@ -137,7 +140,7 @@ def start_postgres(settings: Settings, previous: dict[str, Any] | None = None) -
     except StackError as e:
         raise StackError(f"{e}\nlast lines of {log}:\n{tail(log)}") from e
     pid = int((data / "postmaster.pid").read_text().split()[0])
-    _bootstrap(port, words)
+    bootstrap(port, words)
     owner, reader = (words[r] for r in ROLES)
     return {"url": f"postgresql://orchestrator:{owner}@127.0.0.1:{port}/orchestrator",
             "reader_url": f"postgresql://orchestrator_reader:{reader}@127.0.0.1:{port}/orchestrator",
