@@ -56,10 +56,12 @@ class _Group:
 
 
 def metrics(rows: list[Row], since: datetime | None = None, until: datetime | None = None) -> Row:
-    """{"projects": {id: keys}, "areas": {"id/area": keys}} over the events in the window."""
+    """{"projects": {id: keys}, "areas": {"id/area": keys}, "tenants": {tenant: keys}} over the
+    events in the window (a row without a tenant is the default tenant's)."""
     lo = None if since is None else _ms(since)
     hi = None if until is None else _ms(until)
     groups: dict[str, _Group] = {}
+    tenants: dict[str, _Group] = {}
     carried: dict[tuple[str, str], list[str]] = {}  # (project, devops task) -> requirements
     alerted: dict[tuple[str, str], int] = {}  # (project, task) -> first open alert time
     seen: set[str] = set()
@@ -69,9 +71,11 @@ def metrics(rows: list[Row], since: datetime | None = None, until: datetime | No
             continue
         seen.add(row["event_id"])
         area = p.get("area", "")
-        for g in (groups.setdefault(pid, _Group()), groups.setdefault(f"{pid}/{area}", _Group())):
+        tenant = tenants.setdefault(row.get("tenant") or "default", _Group())
+        for g in (groups.setdefault(pid, _Group()), groups.setdefault(f"{pid}/{area}", _Group()), tenant):
             g.seen(at)
-            _event(g, row["type"], p, at, pid, carried, alerted)
+            # a tenant's requirements are named with their project: FR-1 is in many projects
+            _event(g, row["type"], p, at, pid, carried, alerted, qualify=g is tenant)
         key = (pid, p.get("task_id", ""))
         if row["type"] == "monitor.alert":
             alerted.setdefault(key, at)
@@ -79,20 +83,21 @@ def metrics(rows: list[Row], since: datetime | None = None, until: datetime | No
             alerted.pop(key, None)
     window = None if lo is None or hi is None else hi - lo
     return {"projects": {k: g.report(window) for k, g in sorted(groups.items()) if "/" not in k},
-            "areas": {k: g.report(window) for k, g in sorted(groups.items()) if "/" in k}}
+            "areas": {k: g.report(window) for k, g in sorted(groups.items()) if "/" in k},
+            "tenants": {k: g.report(window) for k, g in sorted(tenants.items())}}
 
 
 def _event(g: _Group, kind: str, p: Row, at: int, pid: str, carried: dict[tuple[str, str], list[str]],
-           alerted: dict[tuple[str, str], int]) -> None:
+           alerted: dict[tuple[str, str], int], qualify: bool = False) -> None:
     if kind == "task.assigned" and p["role"] == "dev":
         for r in p["requirement_ids"]:
-            g.assigned.setdefault(r, at)
+            g.assigned.setdefault(f"{pid}/{r}" if qualify else r, at)
     elif kind == "devops.requested":
         carried[(pid, p["task_id"])] = list(p["requirement_ids"])
     elif kind == "devops.deployed":
         g.deploys += 1
         for r in carried.get((pid, p["task_id"]), []):
-            g.deployed.setdefault(r, at)
+            g.deployed.setdefault(f"{pid}/{r}" if qualify else r, at)
     elif kind == "qa.failed":
         g.qa_failed += 1
     elif kind == "smoke.failed":

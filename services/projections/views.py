@@ -144,7 +144,7 @@ REQUEST = ("SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE request_id =
 PROJECT_EVENTS = "SELECT " + _agg(f"SELECT {EVENT_COLS} FROM events WHERE project_id = %s",
                                  'r.partition, r."offset"', "text")
 DELIVERY_EVENTS = "SELECT " + _agg(
-    "SELECT event_id, project_id, type, occurred_at, payload, partition, \"offset\" FROM events "
+    "SELECT event_id, project_id, tenant, type, occurred_at, payload, partition, \"offset\" FROM events "
     "WHERE type = ANY(%s) "
     "AND (%s::text IS NULL OR project_id = %s) "
     f"AND project_id IN (SELECT project_id FROM projects WHERE {SCOPED})", 'r.partition, r."offset"', "text")

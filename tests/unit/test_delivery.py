@@ -45,3 +45,14 @@ def test_a_window_keeps_only_its_events() -> None:
     p = metrics(ROWS, since, until)["projects"]["p"]
     assert p["deploys"] == 2 and p["qa_failures"] == 0 and p["lead_time_s"] == {}
     assert p["deploys_per_day"] == 4.0 and p["change_failure_rate"] == 0.5
+
+
+def test_a_tenant_sums_its_projects_and_keeps_their_requirements_apart() -> None:
+    other = [{**r, "event_id": f"q{r['event_id']}", "project_id": "q", "occurred_at": r["occurred_at"] + S}
+             for r in ROWS]
+    found = metrics([*ROWS, *other, {**ROWS[0], "event_id": "x", "project_id": "z", "tenant": "acme"}])
+    default, acme = found["tenants"]["default"], found["tenants"]["acme"]
+    assert default["deploys"] == 2 * found["projects"]["p"]["deploys"]
+    assert set(default["lead_time_s"]) == {"p/FR-1", "p/FR-2", "q/FR-1", "q/FR-2"}
+    assert default["lead_time_s"]["q/FR-1"] == found["projects"]["p"]["lead_time_s"]["FR-1"]
+    assert acme["deploys"] == 0 and set(found["tenants"]) == {"default", "acme"}
