@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -88,7 +89,11 @@ def _await_probe(c: Container, kind: str) -> None:
 
 
 def _reader_url(stack: Settings) -> str:
-    return str(stack.stack_state().get("postgres", {}).get("reader_url") or stack.dsn)
+    """The local stack's read-only role when `stack` is that stack's server; else the owner's
+    URL (test containers, or an external server: their state file is not about them)."""
+    found = stack.stack_state().get("postgres", {}).get("reader_url")
+    same = found and urlsplit(found).port == urlsplit(stack.dsn).port
+    return str(found) if same else stack.dsn
 
 
 @pytest.fixture(scope="module")
