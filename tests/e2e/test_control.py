@@ -65,11 +65,16 @@ def post(url: str, deadline: float, token: str) -> dict[str, object]:
             time.sleep(0.2)
 
 
-def test_a_paused_project_claims_nothing_new_until_resumed_then_completes(
-        fleet: demo.Fleet, tmp_path: Path) -> None:
+def _operated_fleet(fleet: demo.Fleet) -> tuple[str, str]:
+    """Every actor and the read side running; the API's URL and a token that may operate."""
     demo.start_actors(fleet)
     api = demo.start_read_side(fleet)
-    token = tokens.create(fleet.settings.dsn, ["default"], ["read", "operate"], "e2e")
+    return api, tokens.create(fleet.settings.dsn, ["default"], ["read", "operate"], "e2e")
+
+
+def test_a_paused_project_claims_nothing_new_until_resumed_then_completes(
+        fleet: demo.Fleet, tmp_path: Path) -> None:
+    api, token = _operated_fleet(fleet)
     spec = tmp_path / "paused.yaml"
     spec.write_text(PAUSED_SPEC)
     since = int(time.time() * 1000) - 1000
@@ -111,9 +116,7 @@ def _group_alive(pgid: int) -> bool:
 
 def test_cancel_mid_task_kills_the_commands_process_group_and_ends_the_project(
         fleet: demo.Fleet, tmp_path: Path) -> None:
-    demo.start_actors(fleet)
-    api = demo.start_read_side(fleet)
-    token = tokens.create(fleet.settings.dsn, ["default"], ["read", "operate"], "e2e")
+    api, token = _operated_fleet(fleet)
     marker = tmp_path / "pgid"
     script = tmp_path / "long.py"
     script.write_text(LONG % str(marker))
