@@ -59,6 +59,8 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("project.resumed", e.ProjectResumed, "client"),
     Entry("project.cancelled", e.ProjectCancelled, "client"),
     Entry("project.sealed", e.ProjectSealed, "projector"),
+    Entry("role.hired", e.RoleHired, "cto"),
+    Entry("role.released", e.RoleReleased, "cto"),
 )
 
 WORKER_ROLES = frozenset({e.Role.DEV, e.Role.QA, e.Role.DEVOPS})

@@ -372,6 +372,25 @@ class ProjectSealed:
     last_event_id: str
 
 
+@dataclass(frozen=True)
+class RoleHired:
+    """The CTO staffed an area of the project: `name` is who the org chart shows (`pm-web`)."""
+
+    role: Role
+    area: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RoleReleased:
+    """The area's work ended (completed, blocked or cancelled): the role serves it no more."""
+
+    role: Role
+    area: str
+    name: str
+    reason: str = ""
+
+
 Payload = (
     SpecSubmitted | SpecRejected | ProjectCreated | CharterCreated | ModulePlanned
     | BacklogCreated | TaskAssigned | TaskStarted | TaskHeartbeat | TaskCompleted | TaskFailed
@@ -379,5 +398,5 @@ Payload = (
     | DevopsDeployed | DevopsFailed | SmokePassed | SmokeFailed | TaskVerified
     | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
     | ModuleBlocked | ProjectCompleted | ProjectBlocked | ProjectPaused | ProjectResumed
-    | ProjectCancelled | ProjectSealed
+    | ProjectCancelled | ProjectSealed | RoleHired | RoleReleased
 )
