@@ -1,0 +1,152 @@
+"""The secure local broker (`stack up --secure`): TLS and SCRAM on its only client listener,
+the StandardAuthorizer with the ACL table of orchestrator/acls.py, and the flow on top of it
+with each service as its own principal."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
+
+from orchestrator import bus, client, demo
+from orchestrator import stack as local_stack
+from orchestrator.config import Settings
+from orchestrator.envelope import Actor, Event
+from orchestrator.events import Role, TaskCompleted
+from orchestrator.stack import kafka_secure
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+REPO = Path(__file__).resolve().parents[2]
+
+ONE_TASK = """\
+apiVersion: orchestrator/v1
+kind: Spec
+project: Secure flow
+modules:
+  - area: backend
+    requirements:
+      - {id: FR-1, title: Works over SASL_SSL}
+executors:
+  dev: {kind: simulated, duration: 0s}
+  qa: {kind: simulated, duration: 0s}
+  devops: {kind: simulated, duration: 0s}
+"""
+
+
+@pytest.fixture(scope="module")
+def secure() -> Iterator[Settings]:
+    """A secure broker of its own (own run dir, own ports), its topics and ACLs for a fresh
+    topic prefix; stopped and removed at the end."""
+    run_dir = REPO / ".run" / f"test-secure-{uuid.uuid4().hex[:8]}"
+    settings = Settings(run_dir=run_dir, kafka_bootstrap=None, database_url=None,
+                        topic_prefix=f"t-{uuid.uuid4().hex[:12]}")
+    try:
+        local_stack.secure_up(settings)
+        yield settings
+    finally:
+        local_stack.stop_kafka(settings)
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def as_(settings: Settings, principal: str) -> Settings:
+    return kafka_secure.as_principal(settings, principal)
+
+
+def forged_completion(project_id: str) -> Event:
+    return Event(event_id=str(uuid.uuid4()), project_id=project_id, request_id=str(uuid.uuid4()),
+                 causation_id=None, occurred_at=int(time.time() * 1000),
+                 actor=Actor(Role.DEV, "backend", "forger"),
+                 payload=TaskCompleted(task_id=f"{project_id}:backend:FR-1", area="backend",
+                                       role=Role.DEV, attempt=1, round=1, summary="never done"))
+
+
+def test_the_keys_and_passwords_are_readable_by_their_owner_only(secure: Settings) -> None:
+    home = secure.run_dir / "kafka"
+    for secret in (home / "tls" / "broker.pem", home / "users.json", home / "server.properties"):
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600, secret
+    assert b"PRIVATE KEY" not in (home / "tls" / "ca.pem").read_bytes()
+
+
+def test_a_plaintext_client_gets_no_answer_from_the_broker(secure: Settings) -> None:
+    bootstrap = secure.stack_state()["kafka"]["bootstrap"]
+    plain = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 3000, "log_level": 0})
+    with pytest.raises(KafkaException) as refused:
+        plain.list_topics(timeout=5)
+    assert refused.value.args[0].code() in (KafkaError._TRANSPORT, KafkaError._TIMED_OUT)
+
+
+def test_a_wrong_password_is_refused(secure: Settings) -> None:
+    wrong = as_(secure, "dev").model_copy(update={"kafka_sasl_password": "not-the-password"})
+    admin = AdminClient(bus.client_config(wrong, **{"socket.timeout.ms": 3000, "log_level": 0}))
+    with pytest.raises(KafkaException) as refused:
+        admin.list_topics(timeout=5)
+    assert refused.value.args[0].code() in (KafkaError._AUTHENTICATION, KafkaError._TRANSPORT,
+                                            KafkaError._TIMED_OUT)
+    assert AdminClient(bus.client_config(as_(secure, "dev"))).list_topics(timeout=10).topics
+
+
+def produce_as(settings: Settings, principal: str, event: Event) -> set[int]:
+    """Produce `event` where bus.record_for puts it, as `principal`; the error codes heard
+    (the delivery's, or the producer's fatal one), empty when the broker took it."""
+    heard: set[int] = set()
+    producer = Producer(bus.producer_config(as_(settings, principal)))
+    topic, key, value, headers = bus.record_for(settings, event)
+    producer.produce(topic, value, key, headers=headers,
+                     on_delivery=lambda err, _msg: heard.add(err.code()) if err else None)
+    try:
+        assert producer.flush(30) == 0
+    except (KafkaException, SystemError) as exc:  # fatal: raised by flush, with the callback's frame
+        fatal = exc if isinstance(exc, KafkaException) else exc.__cause__
+        assert isinstance(fatal, KafkaException), exc
+        heard.add(fatal.args[0].code())
+    return heard
+
+
+def test_a_client_principals_forged_task_completed_is_refused_by_the_broker(secure: Settings) -> None:
+    assert produce_as(secure, "ingest", forged_completion("p-forged")) == {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED}
+    # the same principal may still submit: the refusal is the log topic's ACL, not a failure
+    submission = client.submission(b"not a spec", "bad.yaml", tenant="default")
+    assert produce_as(secure, "ingest", submission) == set()
+
+
+def test_the_reader_may_read_the_log_but_write_nothing(secure: Settings) -> None:
+    refused = produce_as(secure, "reader", forged_completion("p-reader"))
+    assert refused & {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
+    meta = AdminClient(bus.client_config(as_(secure, "reader"))).list_topics(timeout=10)
+    assert secure.events_topic in meta.topics and secure.specs_topic not in meta.topics
+
+
+def test_the_flow_reaches_project_completed_with_every_service_its_own_principal(
+        secure: Settings, tmp_path: Path) -> None:
+    run_dir = REPO / ".run" / "fleets" / secure.topic_prefix
+    info = secure.stack_state()["kafka"]
+    fleet_settings = secure.model_copy(update={"run_dir": run_dir, "kafka_bootstrap": info["bootstrap"]})
+    fleet = demo.Fleet(fleet_settings,
+                       env_of=lambda name: kafka_secure.env_of(kafka_secure.as_principal(secure, name)))
+    spec = tmp_path / "one.yaml"
+    spec.write_text(ONE_TASK)
+    try:
+        demo.start_actors(fleet)
+        since = int(time.time() * 1000) - 1000
+        submitted = client.submit(as_(secure, "ingest"), spec)
+        types: Counter[str] = Counter()
+        for event in client.follow(as_(secure, "reader"), since, 120,
+                                   lambda e: e.request_id == submitted.request_id):
+            types[event.type] += 1
+            if event.type in client.TERMINAL:
+                break
+        assert fleet.dead() == []
+        assert types["project.completed"] == 1, dict(types)
+        assert types["task.completed"] == 1 and types["qa.passed"] == 1 and types["smoke.passed"] == 1
+    finally:
+        fleet.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
