@@ -2,7 +2,8 @@
 
 Each service principal (its Kafka user is its service name) may read the topic it consumes,
 write the topics of the event types the catalog lets it emit, keep its own changelogs, group
-and transactional ids; `ingest` may only write the ingestion topic; `reader` only reads.
+and transactional ids; `ingest` may only write the ingestion topic; `reader` only reads; a
+principal of ORCH_PRINCIPAL_TENANTS may only write its tenant's ingestion topic.
 Kafka authorizes per topic, not per event type: a principal that may write the log may write
 any type into it (docs/security.md says what that leaves open).
 """
@@ -29,6 +30,15 @@ class Grant:
     name: str
     prefixed: bool
     operation: str  # read | write | create | describe
+
+
+def tenant_principals(settings: Settings) -> dict[str, str]:
+    """ORCH_PRINCIPAL_TENANTS, checked: a mapped principal is a client of its own, not a service."""
+    mapped = settings.tenant_of_principal
+    taken = sorted(set(mapped) & set(PRINCIPALS))
+    if taken:
+        raise ValueError(f"ORCH_PRINCIPAL_TENANTS maps {', '.join(taken)}: names of built-in principals")
+    return mapped
 
 
 def writes(settings: Settings, principal: str) -> set[str]:
@@ -69,6 +79,10 @@ def table(settings: Settings) -> list[Grant]:
             Grant("User:api", "topic", settings.events_topic, False, "describe")]
     for principal in ("projector", "api", INGEST):
         out += [Grant(f"User:{principal}", "topic", t, False, "write") for t in writes(settings, principal)]
+    for principal, tenant in tenant_principals(settings).items():  # its tenant's topic, nothing else
+        topic = settings.tenant_specs_topic(tenant)
+        out += [Grant(f"User:{principal}", "topic", topic, False, "write"),
+                Grant("User:spec", "topic", topic, False, "read")]
     for topic in (settings.events_topic, settings.dlq_topic):
         out.append(Grant(f"User:{READER}", "topic", topic, False, "read"))
     out += [Grant(f"User:{READER}", "group", g, True, "read") for g in ("follow-", "dlq-", "verify-")]

@@ -86,7 +86,7 @@ def _check_tools(settings: Settings) -> None:
 def secure_up(settings: Settings) -> dict[str, Any]:
     """The secure broker alone (a function for tests too): started if need be, then the topics
     of `settings.topic_prefix` and the ACL table created by the admin. Returns its state."""
-    from orchestrator import bus
+    from orchestrator import acls, bus
     from orchestrator.stack import kafka_secure
 
     prev = read_state(settings).get("kafka", {})
@@ -95,6 +95,9 @@ def secure_up(settings: Settings) -> dict[str, Any]:
         stop_kafka(settings)
         prev = start_kafka(settings, secure=True)
     admin = kafka_secure.as_principal(settings, "admin", prev)
+    mapped = list(acls.tenant_principals(settings))
+    words = kafka_secure.passwords(kafka.kafka_dir(settings), mapped)
+    kafka_secure.add_users(admin, words, mapped)
     bus.provision(admin, changelogs=True)
     return {**prev, "acls": kafka_secure.apply_acls(admin)}
 

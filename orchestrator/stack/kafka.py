@@ -90,7 +90,8 @@ def admin_security(info: dict[str, Any]) -> dict[str, Any]:
             "sasl.username": "admin", "sasl.password": words["admin"], "ssl.ca.location": info["ca"]}
 
 
-def _secure_files(home: Path, formatted: bool) -> tuple[Secure, list[str], dict[str, Any]]:
+def _secure_files(settings: Settings, home: Path,
+                  formatted: bool) -> tuple[Secure, list[str], dict[str, Any]]:
     """TLS material and users for a secure start; a plaintext-formatted data dir has no users."""
     from orchestrator.stack import certs, kafka_secure
 
@@ -98,7 +99,7 @@ def _secure_files(home: Path, formatted: bool) -> tuple[Secure, list[str], dict[
         raise StackError(f"{home / 'data'} was formatted without SCRAM users: remove {home} "
                          "(its topics go with it) to start the broker secure")
     ca, keystore = certs.ensure(home)
-    words = kafka_secure.passwords(home)
+    words = kafka_secure.passwords(home, list(settings.tenant_of_principal))
     info = {"secure": True, "ca": str(ca), "users": str(home / "users.json")}
     return Secure(keystore, ca, words["admin"]), kafka_secure.scram_args(words), info
 
@@ -124,7 +125,7 @@ def start_kafka(settings: Settings, previous: dict[str, Any] | None = None,
                 raise StackError(f"Kafka port {p} on 127.0.0.1 is taken by another process")
             time.sleep(0.5)
     formatted = (home / "data" / "meta.properties").is_file()
-    tls, users, extra = _secure_files(home, formatted) if secure else (None, [], {})
+    tls, users, extra = _secure_files(settings, home, formatted) if secure else (None, [], {})
     if formatted and not secure and (home / "secure").is_file():
         raise StackError(f"{home / 'data'} belongs to a secure broker: start it with --secure")
     props = write_config(home, port, controller_port, secure=tls)

@@ -22,11 +22,12 @@ from orchestrator.stack.proc import StackError
 MECHANISM = "SCRAM-SHA-512"
 
 
-def passwords(home: Path) -> dict[str, str]:
-    """One password per principal in acls.PRINCIPALS, made once; readable by the owner only."""
+def passwords(home: Path, extra: list[str] | None = None) -> dict[str, str]:
+    """One password per principal in acls.PRINCIPALS (and `extra`: the tenants' principals),
+    made once; readable by the owner only."""
     path = home / "users.json"
     found: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
-    missing = [p for p in acls.PRINCIPALS if p not in found]
+    missing = [p for p in (*acls.PRINCIPALS, *(extra or [])) if p not in found]
     if missing:
         found.update({p: secrets.token_urlsafe(24) for p in missing})
         write_private(path, json.dumps(found, indent=2, sort_keys=True).encode())
@@ -39,6 +40,33 @@ def scram_args(words: dict[str, str]) -> list[str]:
     for name, word in sorted(words.items()):
         out += ["--add-scram", f"{MECHANISM}=[name={name},password={word}]"]
     return out
+
+
+def add_users(admin_settings: Settings, words: dict[str, str], names: list[str],
+              timeout: float = 30.0) -> None:
+    """Create or reset SCRAM users through the admin (the tenants' principals, which may be
+    named after the storage was formatted)."""
+    from confluent_kafka.admin import (
+        AdminClient,
+        ScramCredentialInfo,
+        ScramMechanism,
+        UserScramCredentialAlteration,
+        UserScramCredentialUpsertion,
+    )
+
+    from orchestrator import bus
+
+    if not names:
+        return
+    info = ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192)
+    upserts: list[UserScramCredentialAlteration] = [
+        UserScramCredentialUpsertion(n, info, words[n].encode()) for n in names]
+    admin = AdminClient(bus.client_config(admin_settings))
+    for name, future in admin.alter_user_scram_credentials(upserts, request_timeout=timeout).items():
+        try:
+            future.result(timeout)
+        except Exception as exc:
+            raise StackError(f"creating Kafka user {name}: {exc}") from exc
 
 
 def as_principal(settings: Settings, principal: str, info: dict[str, Any] | None = None) -> Settings:

@@ -47,7 +47,8 @@ def secure() -> Iterator[Settings]:
     topic prefix; stopped and removed at the end."""
     run_dir = REPO / ".run" / f"test-secure-{uuid.uuid4().hex[:8]}"
     settings = Settings(run_dir=run_dir, kafka_bootstrap=None, database_url=None,
-                        topic_prefix=f"t-{uuid.uuid4().hex[:12]}")
+                        topic_prefix=f"t-{uuid.uuid4().hex[:12]}",
+                        principal_tenants="ingest-a=team-a,ingest-b=team-b")
     try:
         local_stack.secure_up(settings)
         yield settings
@@ -93,13 +94,14 @@ def test_a_wrong_password_is_refused(secure: Settings) -> None:
     assert AdminClient(bus.client_config(as_(secure, "dev"))).list_topics(timeout=10).topics
 
 
-def produce_as(settings: Settings, principal: str, event: Event) -> set[int]:
-    """Produce `event` where bus.record_for puts it, as `principal`; the error codes heard
-    (the delivery's, or the producer's fatal one), empty when the broker took it."""
+def produce_as(settings: Settings, principal: str, event: Event, topic: str | None = None) -> set[int]:
+    """Produce `event` as `principal` to `topic` (default: where bus.record_for puts it for
+    that principal); the error codes heard (the delivery's, or the producer's fatal one),
+    empty when the broker took it."""
     heard: set[int] = set()
     producer = Producer(bus.producer_config(as_(settings, principal)))
-    topic, key, value, headers = bus.record_for(settings, event)
-    producer.produce(topic, value, key, headers=headers,
+    where, key, value, headers = bus.record_for(as_(settings, principal), event)
+    producer.produce(topic or where, value, key, headers=headers,
                      on_delivery=lambda err, _msg: heard.add(err.code()) if err else None)
     try:
         assert producer.flush(30) == 0
@@ -118,6 +120,14 @@ def test_a_client_principals_forged_task_completed_is_refused_by_the_broker(secu
     assert produce_as(secure, "ingest", submission) == set()
 
 
+def test_a_tenants_principal_may_write_its_own_tenants_ingestion_topic_only(secure: Settings) -> None:
+    claim = client.submission(b"not a spec", "bad.yaml", tenant="team-a")
+    assert produce_as(secure, "ingest-a", claim) == set()  # to its tenant's topic
+    for elsewhere in (secure.tenant_specs_topic("team-b"), secure.specs_topic):
+        assert produce_as(secure, "ingest-a", claim, elsewhere) == {KafkaError.TOPIC_AUTHORIZATION_FAILED}
+    assert produce_as(secure, "ingest-a", forged_completion("p-a")) == {KafkaError.TOPIC_AUTHORIZATION_FAILED}
+
+
 def test_the_reader_may_read_the_log_but_write_nothing(secure: Settings) -> None:
     refused = produce_as(secure, "reader", forged_completion("p-reader"))
     assert refused & {KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
@@ -125,28 +135,44 @@ def test_the_reader_may_read_the_log_but_write_nothing(secure: Settings) -> None
     assert secure.events_topic in meta.topics and secure.specs_topic not in meta.topics
 
 
+def service_env(secure: Settings, name: str, label: str) -> dict[str, str]:
+    """Each service as its own principal; the `spec@T` instance reads tenant T's topic."""
+    env = kafka_secure.env_of(kafka_secure.as_principal(secure, name))
+    return {**env, "ORCH_INTAKE_TENANT": label.split("@")[1]} if "@" in label else env
+
+
 def test_the_flow_reaches_project_completed_with_every_service_its_own_principal(
         secure: Settings, tmp_path: Path) -> None:
+    """One spec through the shared ingestion topic (principal `ingest`), one through team-a's
+    (principal `ingest-a`) that claims team-b: the broker knows who wrote it, so it is team-a's."""
     run_dir = REPO / ".run" / "fleets" / secure.topic_prefix
     info = secure.stack_state()["kafka"]
     fleet_settings = secure.model_copy(update={"run_dir": run_dir, "kafka_bootstrap": info["bootstrap"]})
-    fleet = demo.Fleet(fleet_settings,
-                       env_of=lambda name: kafka_secure.env_of(kafka_secure.as_principal(secure, name)))
+    fleet = demo.Fleet(fleet_settings, env_of=lambda name, label: service_env(secure, name, label))
     spec = tmp_path / "one.yaml"
     spec.write_text(ONE_TASK)
     try:
         demo.start_actors(fleet)
+        fleet.start("spec", label="spec@team-a")
         since = int(time.time() * 1000) - 1000
-        submitted = client.submit(as_(secure, "ingest"), spec)
-        types: Counter[str] = Counter()
-        for event in client.follow(as_(secure, "reader"), since, 120,
-                                   lambda e: e.request_id == submitted.request_id):
-            types[event.type] += 1
+        shared = client.submit(as_(secure, "ingest"), spec)
+        claim = client.submission(ONE_TASK.encode(), "one.yaml", tenant="team-b")
+        assert produce_as(secure, "ingest-a", claim) == set()
+        types: dict[str, Counter[str]] = {shared.request_id: Counter(), claim.request_id: Counter()}
+        tenants: dict[str, set[str | None]] = {shared.request_id: set(), claim.request_id: set()}
+        ended: set[str] = set()
+        for event in client.follow(as_(secure, "reader"), since, 120, lambda e: e.request_id in types):
+            types[event.request_id][event.type] += 1
+            tenants[event.request_id].add(event.tenant)
             if event.type in client.TERMINAL:
+                ended.add(event.request_id)
+            if len(ended) == 2:
                 break
         assert fleet.dead() == []
-        assert types["project.completed"] == 1, dict(types)
-        assert types["task.completed"] == 1 and types["qa.passed"] == 1 and types["smoke.passed"] == 1
+        for counts in types.values():
+            assert counts["project.completed"] == 1, dict(counts)
+            assert counts["task.completed"] == 1 and counts["qa.passed"] == 1 and counts["smoke.passed"] == 1
+        assert tenants == {shared.request_id: {"default"}, claim.request_id: {"team-a"}}
     finally:
         fleet.stop()
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from orchestrator import acls, actors, catalog
 from orchestrator.config import Settings
 
@@ -57,3 +59,20 @@ def test_no_rule_reaches_the_cluster_or_grants_every_operation() -> None:
     assert {g.resource for g in TABLE} <= {"topic", "group", "transactional_id"}
     assert {g.operation for g in TABLE} <= {"read", "write", "create", "describe"}
     assert not any(g.principal == f"User:{acls.ADMIN}" for g in TABLE)  # a super user needs none
+
+
+MAPPED = S.model_copy(update={"principal_tenants": "ingest-a=team-a, ingest-b=team-b"})
+
+
+def test_a_tenants_principal_writes_its_tenants_ingestion_topic_and_spec_reads_it() -> None:
+    table = acls.table(MAPPED)
+    assert [(g.resource, g.name, g.operation) for g in table if g.principal == "User:ingest-a"] == [
+        ("topic", "acme.specs.team-a", "write")]
+    spec_reads = {g.name for g in table if g.principal == "User:spec" and g.operation == "read"}
+    assert {"acme.specs", "acme.specs.team-a", "acme.specs.team-b"} <= spec_reads
+
+
+def test_a_mapping_naming_a_built_in_principal_or_without_a_tenant_is_refused() -> None:
+    for bad in ("api=team-a", "ingest=team-a", "ingest-a", "ingest-a=team a"):
+        with pytest.raises(ValueError):
+            acls.table(S.model_copy(update={"principal_tenants": bad}))
