@@ -95,9 +95,10 @@ def secure_up(settings: Settings) -> dict[str, Any]:
         stop_kafka(settings)
         prev = start_kafka(settings, secure=True)
     admin = kafka_secure.as_principal(settings, "admin", prev)
-    mapped = list(acls.tenant_principals(settings))
-    words = kafka_secure.passwords(kafka.kafka_dir(settings), mapped)
-    kafka_secure.add_users(admin, words, mapped)
+    # every user but the admin (made with the storage) again: one added to the code or to
+    # ORCH_PRINCIPAL_TENANTS since the storage was formatted exists from now on too
+    words = kafka_secure.passwords(kafka.kafka_dir(settings), list(acls.tenant_principals(settings)))
+    kafka_secure.add_users(admin, words, sorted(set(words) - {acls.ADMIN}))
     bus.provision(admin, changelogs=True)
     return {**prev, "acls": kafka_secure.apply_acls(admin)}
 

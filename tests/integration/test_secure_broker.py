@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
@@ -141,38 +142,62 @@ def service_env(secure: Settings, name: str, label: str) -> dict[str, str]:
     return {**env, "ORCH_INTAKE_TENANT": label.split("@")[1]} if "@" in label else env
 
 
+def api_post(url: str, body: bytes, headers: dict[str, str], timeout: float = 60) -> dict[str, str]:
+    """POST once the API answers (it is starting beside the fleet)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            answer = httpx.post(url, content=body, headers=headers, timeout=10)
+            break
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+    assert answer.status_code == 202, answer.text
+    return answer.json()  # type: ignore[no-any-return]
+
+
 def test_the_flow_reaches_project_completed_with_every_service_its_own_principal(
-        secure: Settings, tmp_path: Path) -> None:
-    """One spec through the shared ingestion topic (principal `ingest`), one through team-a's
-    (principal `ingest-a`) that claims team-b: the broker knows who wrote it, so it is team-a's."""
+        secure: Settings, stack: Settings, api_headers: dict[str, str], tmp_path: Path) -> None:
+    """Three one-task specs: through the API (principal `api`, tenant of the token), the shared
+    ingestion topic (`ingest`), and team-a's topic (`ingest-a`) claiming team-b, which the
+    broker's ACL makes team-a's. The projector (principal `projector`) seals each project."""
     run_dir = REPO / ".run" / "fleets" / secure.topic_prefix
     info = secure.stack_state()["kafka"]
-    fleet_settings = secure.model_copy(update={"run_dir": run_dir, "kafka_bootstrap": info["bootstrap"]})
+    fleet_settings = secure.model_copy(update={"run_dir": run_dir, "kafka_bootstrap": info["bootstrap"],
+                                               "database_url": stack.dsn})
     fleet = demo.Fleet(fleet_settings, env_of=lambda name, label: service_env(secure, name, label))
     spec = tmp_path / "one.yaml"
     spec.write_text(ONE_TASK)
     try:
         demo.start_actors(fleet)
         fleet.start("spec", label="spec@team-a")
+        api = demo.start_read_side(fleet)
         since = int(time.time() * 1000) - 1000
-        shared = client.submit(as_(secure, "ingest"), spec)
+        via_api = api_post(f"{api}/specs", ONE_TASK.encode(), api_headers)["request_id"]
+        shared = client.submit(as_(secure, "ingest"), spec).request_id
         claim = client.submission(ONE_TASK.encode(), "one.yaml", tenant="team-b")
         assert produce_as(secure, "ingest-a", claim) == set()
-        types: dict[str, Counter[str]] = {shared.request_id: Counter(), claim.request_id: Counter()}
-        tenants: dict[str, set[str | None]] = {shared.request_id: set(), claim.request_id: set()}
-        ended: set[str] = set()
+        wanted = (via_api, shared, claim.request_id)
+        types: dict[str, Counter[str]] = {r: Counter() for r in wanted}
+        tenants: dict[str, set[str | None]] = {r: set() for r in wanted}
+        projects: dict[str, str] = {}
         for event in client.follow(as_(secure, "reader"), since, 120, lambda e: e.request_id in types):
             types[event.request_id][event.type] += 1
-            tenants[event.request_id].add(event.tenant)
-            if event.type in client.TERMINAL:
-                ended.add(event.request_id)
-            if len(ended) == 2:
+            if event.type != "project.sealed":  # the projector's seal names no tenant (yet)
+                tenants[event.request_id].add(event.tenant)
+            projects[event.request_id] = event.project_id or projects.get(event.request_id, "")
+            if all(c["project.sealed"] for c in types.values()):
                 break
         assert fleet.dead() == []
         for counts in types.values():
-            assert counts["project.completed"] == 1, dict(counts)
+            assert counts["project.completed"] == 1 and counts["project.sealed"] == 1, dict(counts)
             assert counts["task.completed"] == 1 and counts["qa.passed"] == 1 and counts["smoke.passed"] == 1
-        assert tenants == {shared.request_id: {"default"}, claim.request_id: {"team-a"}}
+        assert tenants == {via_api: {"default"}, shared: {"default"}, claim.request_id: {"team-a"}}
+        mine = httpx.get(f"{api}/projects/{projects[via_api]}", headers=api_headers, timeout=10)
+        assert mine.status_code == 200 and mine.json()["status"] == "completed"
+        theirs = httpx.get(f"{api}/projects/{projects[claim.request_id]}", headers=api_headers, timeout=10)
+        assert theirs.status_code == 404  # team-a's project is not the default tenant's token's
     finally:
         fleet.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
