@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -83,10 +84,8 @@ def admin_security(info: dict[str, Any]) -> dict[str, Any]:
     """The admin's client settings for a broker started secure (none for a plaintext one)."""
     if not info.get("secure"):
         return {}
-    from orchestrator.stack import kafka_secure
-
-    words = kafka_secure.passwords(Path(info["users"]).parent)
-    return {"security.protocol": "SASL_SSL", "sasl.mechanism": kafka_secure.MECHANISM,
+    words = json.loads(Path(info["users"]).read_text())
+    return {"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
             "sasl.username": "admin", "sasl.password": words["admin"], "ssl.ca.location": info["ca"]}
 
 
