@@ -89,6 +89,10 @@ def secure_up(settings: Settings) -> dict[str, Any]:
     from orchestrator import acls, bus
     from orchestrator.stack import kafka_secure
 
+    home = kafka.kafka_dir(settings)
+    if (home / "data" / "meta.properties").is_file() and not (home / "secure").is_file():
+        raise StackError(f"{home / 'data'} was formatted without SCRAM users: remove {home} "
+                         "(its topics go with it) to start the broker secure")
     prev = read_state(settings).get("kafka", {})
     if not (alive(prev.get("pid"), kafka.MARKER) and prev.get("secure")
             and kafka.ready(prev["bootstrap"], 5.0, kafka.admin_security(prev))):
@@ -97,7 +101,7 @@ def secure_up(settings: Settings) -> dict[str, Any]:
     admin = kafka_secure.as_principal(settings, "admin", prev)
     # every user but the admin (made with the storage) again: one added to the code or to
     # ORCH_PRINCIPAL_TENANTS since the storage was formatted exists from now on too
-    words = kafka_secure.passwords(kafka.kafka_dir(settings), list(acls.tenant_principals(settings)))
+    words = kafka_secure.passwords(home, list(acls.tenant_principals(settings)))
     kafka_secure.add_users(admin, words, sorted(set(words) - {acls.ADMIN}))
     bus.provision(admin, changelogs=True)
     return {**prev, "acls": kafka_secure.apply_acls(admin)}

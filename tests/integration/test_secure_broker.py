@@ -203,3 +203,13 @@ def test_the_flow_reaches_project_completed_with_every_service_its_own_principal
     finally:
         fleet.stop()
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def test_a_broker_formatted_without_users_is_not_started_secure(tmp_path: Path) -> None:
+    settings = Settings(run_dir=tmp_path, kafka_bootstrap=None, database_url=None)
+    data = tmp_path / "kafka" / "data"
+    data.mkdir(parents=True)
+    (data / "meta.properties").write_text("node.id=1\n")
+    with pytest.raises(local_stack.StackError, match="formatted without SCRAM users"):
+        local_stack.secure_up(settings)
+    assert not (tmp_path / "kafka" / "users.json").exists()
