@@ -56,6 +56,17 @@ class Work:
     title: str
     scope: Scope | None
     executor: Executor
+    acceptance: tuple[str, ...] = ()  # the acceptance criteria of its requirements
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one run consumed: model tokens, money (the executor's unit) and wall time."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class Outcome:
     failures: tuple[str, ...] = ()
     smoke_ok: bool | None = None
     attachments: tuple[Attachment, ...] = ()
+    usage: Usage = Usage()  # the shell fills in `seconds` when the executor did not
 
 
 # -- per task phases ------------------------------------------------------------------

@@ -107,7 +107,7 @@ class _Executor(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
     __pydantic_extra__: dict[str, Annotated[str, BeforeValidator(_option_text)]]
 
-    kind: Literal["simulated", "command", "http", "manual"]
+    kind: Literal["simulated", "command", "http", "manual", "llm"]
 
 
 def _executor_shape(value: Any) -> str:
