@@ -36,6 +36,7 @@ from orchestrator.events import (
     TaskHeartbeat,
     TaskReworkRequested,
     TaskStarted,
+    TaskUsage,
 )
 
 Key = tuple[int, int]  # (attempt, round)
@@ -290,6 +291,16 @@ def heartbeat(started: Event, seq: int, me: Actor) -> Event:
     return follow(started, beat, me, seq)
 
 
+def usage(started: Event, outcome: Outcome, me: Actor) -> Event:
+    """`task.usage` of the run `started` claimed: reported with its result."""
+    p = started.payload
+    assert isinstance(p, TaskStarted), "usage of a task.started only"
+    u = outcome.usage
+    spent = TaskUsage(p.task_id, p.area, p.role, p.attempt, p.round, u.tokens_in, u.tokens_out,
+                      u.cost, u.seconds)
+    return follow(started, spent, me, "usage")
+
+
 def lease_of(started: Event) -> int:
     """How long a claim may go without a heartbeat before the Monitor calls it silent."""
     p = started.payload
@@ -346,6 +357,7 @@ def work_of(state: State, started: Event) -> Work:
         title=spec.title if spec else p.task_id,
         scope=scope,
         executor=spec.executor if spec else Executor(p.role),
+        acceptance=spec.acceptance if spec else (),
     )
 
 
