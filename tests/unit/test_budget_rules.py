@@ -35,6 +35,7 @@ from orchestrator.events import Module as ModuleSpec
 from services.cto import decider as cto
 from services.monitor import decider as monitor
 from services.pm import decider as pm
+from services.spec import specdoc
 
 PID = "shop-0a1b2c3d"
 AREA = "backend"
@@ -89,6 +90,44 @@ def fold(*history: Event) -> monitor.State:
 def then(history: list[Event], when: Event) -> list[tuple[object, ...]]:
     return [(p.task_id, p.severity, p.attempt, p.message) for o in monitor.decide(fold(*history), when)
             if isinstance(p := o.payload, MonitorAlert) and p.kind is AlertKind.BUDGET]
+
+
+# -- the spec -------------------------------------------------------------------------
+
+SPEC = b"""
+apiVersion: orchestrator/v1
+kind: Spec
+project: Shop
+modules:
+  - area: backend
+    requirements: [{id: FR-1, title: x, acceptance: [a, b]}]
+policy:
+  budgets: %s
+"""
+
+
+def test_the_spec_budgets_become_the_policy_with_time_in_seconds() -> None:
+    project = specdoc.parse(SPEC % b"{warn_at: 0.5, task: {tokens: 900, time: 10m}, module: {cost: 2}}")
+    assert isinstance(project, ProjectCreated)
+    assert project.policy.budgets == Budgets(0.5, Budget(900, 0.0, 600.0), Budget(0, 2.0, 0.0))
+    plain = specdoc.parse(SPEC.replace(b"  budgets: %s\n", b"  max_attempts: 2\n"))
+    assert isinstance(plain, ProjectCreated) and plain.policy.budgets == Budgets()
+
+
+def test_a_bad_budget_is_rejected_with_its_path() -> None:
+    errors = specdoc.parse(SPEC % b"{warn_at: 1.5, task: {tokens: -1, time: soon, money: 3}}")
+    assert isinstance(errors, list)
+    assert sorted(e.path for e in errors) == [
+        "policy.budgets.task.money", "policy.budgets.task.time", "policy.budgets.task.tokens",
+        "policy.budgets.warn_at"]
+
+
+def test_the_assignment_carries_the_acceptance_criteria_of_its_requirements() -> None:
+    requirements = (Requirement("FR-1", "x", ("a", "b")), Requirement("FR-2", "y", ("c",)))
+    plan = ev(ModulePlanned(AREA, "pm-backend", requirements, Policy()))
+    out = [o.payload for o in pm.decide(pm.initial_state(Actor(Role.PM, AREA, "pm-1")), plan)]
+    acceptance = {p.task_id: p.acceptance for p in out if isinstance(p, TaskAssigned)}
+    assert acceptance[DEV1] == ("a", "b") and acceptance[tid(Role.DEVOPS)] == ("a", "b", "c")
 
 
 # -- the Monitor ----------------------------------------------------------------------
