@@ -75,6 +75,7 @@ class Session:
     root: Path
     allowed: list[str] | None
     command_timeout_s: float
+    env: dict[str, str] = field(default_factory=dict)  # the task's context, as `command` gives it
     written: dict[str, None] = field(default_factory=dict)
     tokens_in: int = 0
     tokens_out: int = 0
@@ -113,7 +114,8 @@ class LlmRunner:
         except Exception as exc:
             return Outcome(False, f"pulling the project directory failed: {exc!r}")
         ws.mkdir(parents=True, exist_ok=True)
-        session = Session(shared.resolve(), allowed, command_timeout_s)
+        session = Session(shared.resolve(), allowed, command_timeout_s,
+                          {**os.environ, **cmd.context_env(work, ws, shared)})
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": prompt(work, shared, o.get("command", ""))}]
@@ -251,7 +253,7 @@ async def _run(session: Session, line: str) -> str:
         raise ToolError(f"command refused: only {allowed!r} may run")
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=session.root, stdin=asyncio.subprocess.DEVNULL,
+            *argv, cwd=session.root, env=session.env or None, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
         raise ToolError(f"command failed to start: {exc}") from None

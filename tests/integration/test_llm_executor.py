@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +20,19 @@ from orchestrator.executors.command import project_dir
 pytestmark = pytest.mark.integration
 
 CHECK = f"{sys.executable} check.py"
+HANG = f"{sys.executable} hang.py"
+HANGS = """\
+import pathlib, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+pathlib.Path("child.pid").write_text(str(child.pid))
+child.wait()
+"""
 SCRIPTS = {
     "writes-and-checks": [
         call("write_file", 120, 40, path="src/app.py", content="print('hello')\n"),
         call("write_file", 150, 30, path="check.py",
-             content="import pathlib\nprint('ok', pathlib.Path('src/app.py').exists())\n"),
+             content="import os, pathlib\nprint('ok', pathlib.Path('src/app.py').exists(), "
+                     "os.environ['ORCH_TASK_ID'])\n"),
         call("run_command", 200, 20, command=CHECK),
         call("read_file", 220, 10, path="src/app.py"),
         say("implemented FR-1", 300, 15),
@@ -32,6 +41,8 @@ SCRIPTS = {
     "escapes": [call("write_file", path="../../outside.txt", content="x"),
                 call("read_file", path="/etc/hostname"), say("could not")],
     "never-ends": [call("read_file", path="missing.txt")],
+    "hangs": [call("write_file", path="hang.py", content=HANGS), call("run_command", command=HANG),
+              say("it hung")],
     "judges": [call("finish", ok=False, summary="FR-2 does not hold", failures=["FR-2"])],
 }
 
@@ -66,7 +77,7 @@ def test_a_scripted_session_writes_files_runs_the_command_and_completes(
     assert files["src/app.py"] == b"print('hello')\n" and "check.py" in files
     assert "transcript.json" in files
     results = scripted.tool_results("writes-and-checks")
-    assert results[2] == "exit 0\nok True\n" and results[3] == "print('hello')\n"
+    assert results[2] == f"exit 0\nok True {w.task_id}\n" and results[3] == "print('hello')\n"
     assert (outcome.usage.tokens_in, outcome.usage.tokens_out) == (990, 115)
     assert outcome.usage.cost == pytest.approx(0.990 * 0.5 + 0.115 * 2)
     first = scripted.requests["writes-and-checks"][0]
@@ -102,6 +113,17 @@ def test_a_model_that_never_finishes_fails_the_task_at_the_step_limit(
     assert outcome.summary == "step limit: the model did not finish within 3 steps"
     assert len(scripted.requests["never-ends"]) == 3
     assert outcome.usage.tokens_in == 30
+
+
+def test_a_command_over_its_timeout_is_killed_with_its_process_group(
+        tmp_path: Path, model: tuple[ScriptedModel, str]) -> None:
+    scripted, url = model
+    w = work(url, "hangs", command=HANG, command_timeout="1s")
+    assert run(tmp_path, w).ok
+    assert scripted.tool_results("hangs")[1] == "error: command timed out after 1s; killed"
+    child = int((project_dir(Settings(run_dir=tmp_path), w) / "child.pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
 
 
 def test_a_qa_verdict_by_finish_names_its_failures(
