@@ -358,17 +358,21 @@ def _alert(state: State, cause: Event, track: Track, kind: AlertKind, text: str)
 
 def _budget_alerts(state: State, cause: Event, p: TaskUsage) -> list[Event]:
     """An alert per budget (the task's, the module's) whose level this usage raised:
-    `warning` past `warn_at` of a limit, `critical` (the PM escalates, the CTO blocks) at it."""
+    `warning` past `warn_at` of a limit, `critical` (the PM escalates, the CTO blocks) at it.
+    A replayed report raises nothing."""
     budgets = _area(state, p.area).budgets
     after = _with_usage(state.spent, p)
     out, target = [], _budget_target(state, p)
+    fresh = (p.area, p.task_id, p.attempt, p.round) not in state.spent
     scopes = ((f"task {p.task_id}", budgets.task, lambda run: run[1] == p.task_id),
               (f"module {p.area}", budgets.module, lambda run: run[0] == p.area))
     for name, limit, counts in scopes:
         total = sum((s for run, s in after.items() if counts(run)), Spent())
         before = sum((s for run, s in state.spent.items() if counts(run)), Spent())
         level, was = _level(total, limit, budgets.warn_at), _level(before, limit, budgets.warn_at)
-        if level > was and target is not None:
+        # every further run over an exhausted budget is critical again: the stop may have
+        # met a task whose escalation was pending, or one no longer open
+        if target is not None and (level > was or (level == 2 and fresh)):
             severity = Severity.CRITICAL if level == 2 else Severity.WARNING
             what = "exhausted" if level == 2 else f"past {budgets.warn_at:.0%}"
             text = f"{name} budget {what}: {_usage_text(total, limit)}"

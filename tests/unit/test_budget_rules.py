@@ -169,6 +169,14 @@ def test_one_usage_over_both_budgets_raises_one_alert_per_budget() -> None:
         (Severity.CRITICAL, f"task {DEV1}"), (Severity.CRITICAL, "module backend")]
 
 
+def test_each_further_run_over_an_exhausted_budget_is_critical_again() -> None:
+    history = [*module(), usage(DEV1, tokens=1600)]
+    out = then(history, usage(DEV2, tokens=10))
+    assert out == [(DEV2, Severity.CRITICAL, 1,
+                    "module backend budget exhausted: tokens 1610 of 1500, cost 0 of 1, seconds 0 of 60")]
+    assert then(history, usage(DEV1, tokens=1600)) == []  # the same report again: nothing
+
+
 def test_a_replayed_usage_report_counts_once() -> None:
     report = usage(DEV1, tokens=700)
     assert then([*module(), report, report], usage(DEV2, tokens=100)) == []
