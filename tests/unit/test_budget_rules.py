@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orchestrator import worker
 from orchestrator.envelope import Actor, Event, Tick, derive_id
 from orchestrator.events import (
     AlertKind,
@@ -32,6 +33,7 @@ from orchestrator.events import (
     TaskUsage,
 )
 from orchestrator.events import Module as ModuleSpec
+from orchestrator.worker import Outcome, Usage
 from services.cto import decider as cto
 from services.monitor import decider as monitor
 from services.pm import decider as pm
@@ -128,6 +130,19 @@ def test_the_assignment_carries_the_acceptance_criteria_of_its_requirements() ->
     out = [o.payload for o in pm.decide(pm.initial_state(Actor(Role.PM, AREA, "pm-1")), plan)]
     acceptance = {p.task_id: p.acceptance for p in out if isinstance(p, TaskAssigned)}
     assert acceptance[DEV1] == ("a", "b") and acceptance[tid(Role.DEVOPS)] == ("a", "b", "c")
+
+
+# -- the workers ----------------------------------------------------------------------
+
+
+def test_a_runs_usage_follows_its_claim_with_a_deterministic_id() -> None:
+    claim = ev(TaskStarted(DEV1, AREA, Role.DEV, 2, 1, 100))
+    outcome = Outcome(True, "done", usage=Usage(10, 5, 0.25, 1.5))
+    me = Actor(Role.DEV, AREA, "dev-1")
+    spent = worker.usage(claim, outcome, me)
+    assert spent.payload == TaskUsage(DEV1, AREA, Role.DEV, 2, 1, 10, 5, 0.25, 1.5)
+    assert spent.causation_id == claim.event_id
+    assert spent.event_id == worker.usage(claim, outcome, me).event_id
 
 
 # -- the Monitor ----------------------------------------------------------------------
