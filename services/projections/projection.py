@@ -42,6 +42,7 @@ from orchestrator.events import (
     TaskStarted,
     TaskVerified,
 )
+from services.projections import org
 
 Row = dict[str, Any]
 
@@ -62,6 +63,8 @@ class Rows:
     counts: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # [tasks, verified] per module
     alerts: dict[str, Row] = field(default_factory=dict)  # new rows only: inserts keep the first
     rejections: dict[str, Row] = field(default_factory=dict)
+    roles: dict[tuple[str, str], Row] = field(default_factory=dict)  # this batch's org rows only
+    instances: dict[tuple[str, str, str, str], Row] = field(default_factory=dict)
     changed: dict[str, set[Any]] = field(default_factory=lambda: {"projects": set(), "modules": set(),
                                                                   "tasks": set()})
 
@@ -150,6 +153,7 @@ def fold(rows: Rows, event: Event) -> None:
                 "tenant": tenant_of(event)})
         case _:
             _task_status(rows, event, at)
+    org.fold(rows.roles, rows.instances, event, at)
 
 
 def _task_status(rows: Rows, event: Event, at: datetime) -> None:

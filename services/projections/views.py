@@ -25,6 +25,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "projects": ("project_id",), "modules": ("project_id", "area"), "tasks": ("task_id",),
     "events": ("event_id",), "alerts": ("event_id",), "rejections": ("request_id",),
     "positions": ("topic", "partition"), "dead_letters": ("topic", "partition", '"offset"'),
+    "roles": ("project_id", "name"), "role_instances": ("project_id", "role", "area", "instance"),
 }
 
 
@@ -148,6 +149,19 @@ DELIVERY_EVENTS = "SELECT " + _agg(
     "WHERE type = ANY(%s) "
     "AND (%s::text IS NULL OR project_id = %s) "
     f"AND project_id IN (SELECT project_id FROM projects WHERE {SCOPED})", 'r.partition, r."offset"', "text")
+ORG = ("SELECT json_build_object('roles', " + _agg(
+    "SELECT role, area, count(*) FILTER (WHERE status = 'hired') AS serving, "
+    f"count(*) FILTER (WHERE status = 'released') AS released FROM roles WHERE {SCOPED} "
+    "AND (%s::text IS NULL OR area = %s) GROUP BY role, area", "r.area, r.role")
+    + ", 'instances', " + _agg(
+    "SELECT role, area, instance, count(*) AS projects, sum(events) AS events, max(last_seen) AS last_seen "
+    f"FROM role_instances WHERE {SCOPED} AND (%s::text IS NULL OR area = %s) GROUP BY role, area, instance",
+    "r.area, r.role, r.instance") + ")::text")
+PROJECT_ORG = "SELECT " + _agg(
+    "SELECT name, role, area, status, hired_at, released_at, reason, (SELECT coalesce(json_agg(i ORDER BY "
+    "i.instance), '[]') FROM (SELECT instance, events, first_seen, last_seen FROM role_instances x "
+    "WHERE x.project_id = o.project_id AND x.role = o.role AND x.area = o.area) i) AS instances "
+    f"FROM roles o WHERE project_id = %s AND {SCOPED}", "r.area, r.role", "text")
 PROJECT_EXISTS = f"EXISTS (SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED})"
 PROJECT_VISIBLE = f"SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED}"
 
@@ -234,3 +248,14 @@ def request(conn: psycopg.Connection[Any], request_id: str) -> tuple[list[Any], 
     row = conn.execute(REQUEST, [request_id, None] * 3).fetchone()
     assert row is not None  # three scalar subqueries: always one row
     return json.loads(row[0]), json.loads(row[1]), None if row[2] is None else json.loads(row[2])
+
+
+def org(conn: psycopg.Connection[Any], area: str | None = None) -> dict[str, Any]:
+    """Roles and instances per area over every tenant (the read commands' view of `/org`)."""
+    found: dict[str, Any] = fetch(conn, ORG, [None, area, area, None, area, area])
+    return found
+
+
+def project_org(conn: psycopg.Connection[Any], project_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = fetch(conn, PROJECT_ORG, [project_id, None]) or []
+    return found

@@ -17,6 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from orchestrator.envelope import Event
+from services.projections import org
 from services.projections.projection import Keys, Position, Rows, tenant_of, timestamp
 
 EVENT_COLUMNS = ('event_id, topic, partition, "offset", type, project_id, request_id, causation_id, '
@@ -121,6 +122,9 @@ def write(conn: psycopg.Connection[Any], rows: Rows, events: Iterable[tuple[Any,
         for table in ("alerts", "rejections"):
             if new := list(getattr(rows, table).values()):
                 cur.execute(SQL[f"insert_{table}"], (orjson.dumps(new).decode(),))
+        for table, merged in (("roles", rows.roles), ("role_instances", rows.instances)):
+            if merged:
+                cur.execute(org.SQL[table], (orjson.dumps(list(merged.values())).decode(),))
 
 
 def positions(conn: psycopg.Connection[Any], topic: str, nexts: dict[int, int]) -> None:

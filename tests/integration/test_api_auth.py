@@ -42,6 +42,8 @@ ROUTES = {
     ("GET", "/projects/{project_id}/traceability"): ("read", "/projects/auth-1/traceability", 200, 404),
     ("GET", "/requests/{request_id}/tree"): ("read", "/requests/req-auth/tree", 200, 404),
     ("GET", "/metrics/delivery"): ("read", "/metrics/delivery", 200, 200),
+    ("GET", "/org"): ("read", "/org", 200, 200),
+    ("GET", "/projects/{project_id}/org"): ("read", "/projects/auth-1/org", 200, 404),
     ("POST", "/projects/{project_id}/{action}"): ("operate", "/projects/auth-1/pause", 409, 404),
     ("GET", "/metrics"): ("read", "/metrics", 200, 200),
     ("GET", "/tokens"): ("admin", "/tokens", 200, 200),
