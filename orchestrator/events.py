@@ -34,6 +34,7 @@ class AlertKind(StrEnum):
     REPEATED_QA_FAILURE = "repeated_qa_failure"
     DEPLOY_FAILED = "deploy_failed"
     SMOKE_FAILED = "smoke_failed"
+    APPROVAL_OVERDUE = "approval_overdue"
 
 
 class Severity(StrEnum):
@@ -62,6 +63,18 @@ class Module:
     requirements: tuple[Requirement, ...]
 
 
+# what an approval may gate: the first claim of a task of a role, or a deployment's scope
+GATES = ("dev", "qa", "devops", "deployment_partial", "deployment_total")
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A gate of the policy: the work `before` names waits for a person's `approval.granted`."""
+
+    before: str
+    deadline_ms: int = 24 * 3600 * 1000  # unanswered this long: the Monitor alerts
+
+
 @dataclass(frozen=True)
 class Policy:
     max_attempts: int = 3
@@ -69,6 +82,7 @@ class Policy:
     qa_deadline_ms: int = 30 * 60 * 1000
     devops_deadline_ms: int = 3600 * 1000
     heartbeat_timeout_ms: int = 30 * 1000
+    approvals: tuple[Approval, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +163,7 @@ class TaskAssigned:
     deadline_ms: int
     lease_ms: int
     executor: Executor
+    approvals: tuple[Approval, ...] = ()  # the policy's gates that apply to this task's role
 
 
 @dataclass(frozen=True)
@@ -364,6 +379,53 @@ class ProjectCancelled:
 
 
 @dataclass(frozen=True)
+class ApprovalRequested:
+    """A worker holds the work `gate` names until a person grants it (docs/flow.md)."""
+
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    attempt: int
+    round: int
+    deadline_ms: int
+
+
+@dataclass(frozen=True)
+class ApprovalGranted:
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalRejected:
+    """The gated work never happens: the PM blocks the module."""
+
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TaskReassigned:
+    """An operator hands the task to another executor; a running claim is superseded."""
+
+    task_id: str
+    area: str
+    role: Role
+    executor: Executor
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ProjectSealed:
     """The head of the project's hash chain once it ended (services/projections/chain.py)."""
 
@@ -379,5 +441,6 @@ Payload = (
     | DevopsDeployed | DevopsFailed | SmokePassed | SmokeFailed | TaskVerified
     | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
     | ModuleBlocked | ProjectCompleted | ProjectBlocked | ProjectPaused | ProjectResumed
-    | ProjectCancelled | ProjectSealed
+    | ProjectCancelled | ProjectSealed | ApprovalRequested | ApprovalGranted | ApprovalRejected
+    | TaskReassigned
 )

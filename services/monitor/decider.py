@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, replace
 from orchestrator.envelope import Actor, Event, Tick, follow
 from orchestrator.events import (
     AlertKind,
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
     BacklogCreated,
     DevopsFailed,
     DevopsRequested,
@@ -89,6 +92,15 @@ class Area:
 
 
 @dataclass(frozen=True)
+class Asked:
+    """An `approval.requested` not answered yet: its deadline counts from `since`."""
+
+    since: int
+    cause: Event
+    request: ApprovalRequested
+
+
+@dataclass(frozen=True)
 class State:
     me: Actor
     areas: dict[str, Area] = field(default_factory=dict)
@@ -96,6 +108,7 @@ class State:
     ended: frozenset[str] = frozenset()  # areas whose module completed or was blocked
     paused_at: int | None = None  # the project is paused since: every clock stands still
     cancelled: bool = False
+    approvals: dict[str, Asked] = field(default_factory=dict)  # unanswered, by approval id
 
 
 interests = frozenset({
@@ -103,6 +116,7 @@ interests = frozenset({
     DevopsRequested, TaskReworkRequested, TaskCompleted, TaskFailed, QaPassed, QaFailed,
     DevopsFailed, SmokePassed, SmokeFailed, TaskVerified, TaskCancelled, MonitorAlert,
     ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed, ProjectCancelled,
+    ApprovalRequested, ApprovalGranted, ApprovalRejected,
 })
 
 
@@ -120,6 +134,8 @@ def due(state: State) -> int | None:
     if state.paused_at is not None:
         return None  # paused: no clock runs
     found = [at for track in state.tasks.values() for at in _due_times(track)]
+    found += [a.since + a.request.deadline_ms for a in state.approvals.values()
+              if not _approval_alerted(state, a)]
     return min(found, default=None)
 
 
@@ -128,7 +144,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
         case Tick() if state.paused_at is not None:
             return []
         case Tick(now=now):
-            return [a for _, t in sorted(state.tasks.items()) for a in _timers(state, t, now)]
+            return [*(a for _, t in sorted(state.tasks.items()) for a in _timers(state, t, now)),
+                    *_approval_timers(state, now)]
         case Event() if not _mine(state, event):
             return []
         case Event(payload=TaskAssigned() as p) if _reassigned(state, p) or _late(state, p):
@@ -175,7 +192,7 @@ def evolve(state: State, event: Event) -> State:
         case ProjectResumed() if state.paused_at is not None:
             return _resumed(state, state.paused_at, t)
         case ProjectCancelled():
-            return replace(state, tasks={}, cancelled=True)
+            return replace(state, tasks={}, cancelled=True, approvals={})
         case _:
             return _evolve_task(state, event, t) if _mine(state, event) else state
 
@@ -191,14 +208,21 @@ def _resumed(state: State, paused_at: int, now: int) -> State:
             beat = None if r.beat is None else max(r.beat, now)
             track = replace(track, phase=replace(r, since=since, beat=beat))
         tasks[tid] = track
-    return replace(state, tasks=tasks, paused_at=None)
+    approvals = {i: replace(a, since=a.since + now - max(a.since, paused_at))
+                 for i, a in state.approvals.items()}
+    return replace(state, tasks=tasks, paused_at=None, approvals=approvals)
 
 
 def _evolve_task(state: State, event: Event, t: int) -> State:
     match event.payload:
         case ModuleCompleted() | ModuleBlocked() as p:
             tasks = {tid: track for tid, track in state.tasks.items() if track.spec.area != p.area}
-            return replace(state, tasks=tasks, ended=state.ended | {p.area})
+            approvals = {i: a for i, a in state.approvals.items() if a.request.area != p.area}
+            return replace(state, tasks=tasks, ended=state.ended | {p.area}, approvals=approvals)
+        case ApprovalRequested() as p if p.task_id in state.tasks and p.approval_id not in state.approvals:
+            return replace(state, approvals={**state.approvals, p.approval_id: Asked(t, event, p)})
+        case ApprovalGranted() | ApprovalRejected() as p:
+            return replace(state, approvals={a: w for a, w in state.approvals.items() if a != p.approval_id})
         case ModulePlanned() as p:
             reqs = tuple(r.id for r in p.requirements)
             return _set_area(state, p.area, Area(p.policy.max_attempts, reqs))
@@ -304,6 +328,26 @@ def _timers(state: State, track: Track, now: int) -> list[Event]:
             return [replace(a, occurred_at=now) for a in alerts]
         case _:
             return []
+
+
+def _approval_timers(state: State, now: int) -> list[Event]:
+    """An approval unanswered past its deadline: one `approval_overdue` alert (the PM waits)."""
+    out = []
+    for aid, asked in sorted(state.approvals.items()):
+        r, waited = asked.request, now - asked.since
+        if waited >= r.deadline_ms and not _approval_alerted(state, asked):
+            text = f"approval {aid} ({r.gate}) unanswered {waited} ms after it was asked"
+            alert = MonitorAlert(r.task_id, r.area, AlertKind.APPROVAL_OVERDUE, Severity.WARNING,
+                                 r.attempt, r.round, text)
+            kind = AlertKind.APPROVAL_OVERDUE.value
+            out.append(replace(follow(asked.cause, alert, state.me, kind, aid), occurred_at=now))
+    return out
+
+
+def _approval_alerted(state: State, asked: Asked) -> bool:
+    r = asked.request
+    track = state.tasks.get(r.task_id)
+    return track is None or (AlertKind.APPROVAL_OVERDUE.value, r.attempt, r.round) in track.alerted
 
 
 def _due_times(track: Track) -> list[int]:

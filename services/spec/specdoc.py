@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from orchestrator.events import (
+    Approval,
     Executor,
     Module,
     Policy,
@@ -84,10 +85,21 @@ class _Deadlines(_Model):
         return None if value is None else _positive_duration(value)
 
 
+class _Approval(_Model):
+    before: Literal["dev", "qa", "devops", "deployment_partial", "deployment_total"]
+    deadline: StrictStr | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return None if value is None else _positive_duration(value)
+
+
 class _Policy(_Model):
     max_attempts: Annotated[StrictInt, Field(ge=1, le=10)] = 3
     deadlines: _Deadlines = _Deadlines()
     heartbeat_timeout: StrictStr | None = None
+    approvals: list[_Approval] = []
 
     @field_validator("heartbeat_timeout")
     @classmethod
@@ -242,6 +254,8 @@ def _project(spec: _Spec) -> ProjectCreated:
         qa_deadline_ms=_ms(deadlines.qa, defaults.qa_deadline_ms),
         devops_deadline_ms=_ms(deadlines.devops, defaults.devops_deadline_ms),
         heartbeat_timeout_ms=_ms(spec.policy.heartbeat_timeout, defaults.heartbeat_timeout_ms),
+        approvals=tuple(Approval(a.before, _ms(a.deadline, Approval("").deadline_ms))
+                        for a in spec.policy.approvals),
     )
     modules = tuple(
         Module(m.area, tuple(Requirement(r.id, r.title, tuple(r.acceptance))
