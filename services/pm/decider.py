@@ -31,6 +31,7 @@ from orchestrator.events import (
     Severity,
     TaskAssigned,
     TaskCancelled,
+    TaskReassigned,
     TaskVerified,
 )
 
@@ -82,7 +83,7 @@ class State:
 
 interests = frozenset({
     ModulePlanned, TaskAssigned, PmEscalated, TaskVerified, TaskCancelled, ModuleCompleted,
-    ModuleBlocked, MonitorAlert, CtoDecided, ProjectCancelled, ApprovalRejected,
+    ModuleBlocked, MonitorAlert, CtoDecided, ProjectCancelled, ApprovalRejected, TaskReassigned,
 })
 
 
@@ -114,6 +115,12 @@ def evolve(state: State, event: Event) -> State:
                 return state
             qa = tid.replace(f"/{area}/dev/", f"/{area}/qa/", 1)
             return _update(state, _running(state, area) or module, qa, status=Status.VERIFIED)
+        case TaskReassigned(area=area, task_id=tid) as p if (
+            (module := _running(state, area)) and _is_open(task := module.tasks.get(tid))
+        ):
+            assert task is not None
+            moved = dataclasses.replace(task.assignment, executor=p.executor)  # later attempts too
+            return _put_task(state, module, dataclasses.replace(task, assignment=moved))
         case TaskCancelled(area=area, task_id=tid) if (module := _running(state, area)):
             return _update(state, module, tid, status=Status.CANCELLED)
         case ModuleCompleted(area=area) if _running(state, area):

@@ -245,6 +245,14 @@ def test_an_overdue_approval_is_not_a_reason_to_retry() -> None:
     assert pm.decide(state, p.alert(p.OPS)) != []  # any other warning re-assigns
 
 
+def test_a_retry_after_a_hand_off_keeps_the_new_executor() -> None:
+    to = Executor(Role.DEV, "manual")
+    handed = p.event(TaskReassigned(p.DEV2, "web", Role.DEV, to), "handed", c.OPERATOR)
+    (retry,) = pm.decide(p.run([p.PLANNED, handed]), p.alert(p.DEV2))
+    assert isinstance(retry.payload, TaskAssigned)
+    assert (retry.payload.attempt, retry.payload.executor) == (2, to)
+
+
 # -- idempotency ----------------------------------------------------------------------
 
 GATED_POOL: list[Event | Tick] = [
@@ -286,6 +294,7 @@ def test_monitor_with_approvals_deciding_again_yields_nothing_new(inputs: list[E
 
 
 PM_POOL: list[Event | Tick] = [*c.PM_POOL, REJECTED,
+                               p.event(TaskReassigned(p.DEV2, "web", Role.DEV, MANUAL), "h", c.OPERATOR),
                                p.alert(p.OPS, kind=AlertKind.APPROVAL_OVERDUE, event_id="o")]
 
 
