@@ -350,8 +350,8 @@ def hand_off(state: State, event: Event, p: TaskReassigned) -> list[Event]:
     task = state.tasks.get(p.task_id)
     if task is None or not busy(task, task.spec.attempt) or p.role is Role.QA:
         return []
-    if p.executor == task.spec.executor or state.paused:
-        return []
+    if p.executor == task.spec.executor:
+        return []  # a hand-off while paused re-claims too: the work was running, it is not new
     spec, round = task.spec, task.max_round + 1
     started = TaskStarted(spec.task_id, spec.area, state.me.role, spec.attempt, round, spec.lease_ms)
     return [follow(event, started, state.me, spec.task_id, spec.attempt, round)]

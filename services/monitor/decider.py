@@ -133,7 +133,7 @@ def due(state: State) -> int | None:
     """The earliest lease or deadline not yet alerted: when a tick may raise an alert."""
     if state.paused_at is not None:
         return None  # paused: no clock runs
-    found = [at for track in state.tasks.values() for at in _due_times(track)]
+    found = [at for track in state.tasks.values() if not _held(state, track) for at in _due_times(track)]
     found += [a.since + a.request.deadline_ms for a in state.approvals.values()
               if not _approval_alerted(state, a)]
     return min(found, default=None)
@@ -144,8 +144,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
         case Tick() if state.paused_at is not None:
             return []
         case Tick(now=now):
-            return [*(a for _, t in sorted(state.tasks.items()) for a in _timers(state, t, now)),
-                    *_approval_timers(state, now)]
+            return [*(a for _, t in sorted(state.tasks.items()) if not _held(state, t)
+                      for a in _timers(state, t, now)), *_approval_timers(state, now)]
         case Event() if not _mine(state, event):
             return []
         case Event(payload=TaskAssigned() as p) if _reassigned(state, p) or _late(state, p):
@@ -221,8 +221,13 @@ def _evolve_task(state: State, event: Event, t: int) -> State:
             return replace(state, tasks=tasks, ended=state.ended | {p.area}, approvals=approvals)
         case ApprovalRequested() as p if p.task_id in state.tasks and p.approval_id not in state.approvals:
             return replace(state, approvals={**state.approvals, p.approval_id: Asked(t, event, p)})
-        case ApprovalGranted() | ApprovalRejected() as p:
-            return replace(state, approvals={a: w for a, w in state.approvals.items() if a != p.approval_id})
+        case ApprovalGranted() | ApprovalRejected() as p if p.approval_id in state.approvals:
+            waited = t - state.approvals[p.approval_id].since
+            state = replace(state, approvals={a: w for a, w in state.approvals.items() if a != p.approval_id})
+            track = state.tasks.get(p.task_id)
+            if track is None or not isinstance(track.phase, Running):
+                return state
+            return _put(state, replace(track, phase=replace(track.phase, since=track.phase.since + waited)))
         case ModulePlanned() as p:
             reqs = tuple(r.id for r in p.requirements)
             return _set_area(state, p.area, Area(p.policy.max_attempts, reqs))
@@ -342,6 +347,11 @@ def _approval_timers(state: State, now: int) -> list[Event]:
             kind = AlertKind.APPROVAL_OVERDUE.value
             out.append(replace(follow(asked.cause, alert, state.me, kind, aid), occurred_at=now))
     return out
+
+
+def _held(state: State, track: Track) -> bool:
+    """Waiting for a person's approval: the task's own clocks stand still meanwhile."""
+    return any(a.request.task_id == track.spec.task_id for a in state.approvals.values())
 
 
 def _approval_alerted(state: State, asked: Asked) -> bool:

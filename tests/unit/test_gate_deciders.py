@@ -15,6 +15,7 @@ from orchestrator.events import (
     ApprovalGranted,
     ApprovalRejected,
     ApprovalRequested,
+    DevopsRequested,
     Executor,
     ModuleBlocked,
     MonitorAlert,
@@ -168,6 +169,12 @@ def test_a_hand_off_of_an_idle_task_only_changes_its_next_claims_executor() -> N
     assert dev.work_of(state, started).executor == MANUAL
 
 
+def test_a_hand_off_while_paused_moves_the_running_work_too() -> None:
+    history = [w.assigned(Role.DEV), c.control(c.PAUSE)]
+    assert w.then(dev, history, reassigned()) == [
+        TaskStarted(w.tid(Role.DEV), w.AREA, Role.DEV, 1, 1, w.LEASE)]
+
+
 def test_a_running_qa_claim_is_not_re_claimed_by_a_hand_off() -> None:
     history = [w.assigned(Role.QA), w.qa_requested()]
     to = Executor(Role.QA, "manual")
@@ -206,6 +213,20 @@ def test_an_unanswered_approval_raises_one_overdue_alert_at_its_deadline() -> No
 def test_an_answered_approval_raises_nothing() -> None:
     history = [*m.module(), ask(), grant(at=10)]
     assert overdue(m.then(history, Tick(10 * WAIT))) == []
+
+
+def test_a_task_waiting_for_its_approval_misses_no_deadline_and_the_wait_does_not_count() -> None:
+    asked = m.ev(ApprovalRequested("ap-1", m.DEVOPS, m.AREA, Role.DEVOPS, "deployment_total", 1, 0,
+                                   100 * m.DEADLINE), 10)
+    requested = m.ev(DevopsRequested(m.DEVOPS, m.AREA, Scope.TOTAL, m.REQS, 1, 0), 0)
+    history = [*m.module(("FR-1",)), requested, asked]
+    missed = m.alert(m.DEVOPS, AlertKind.DEADLINE_MISSED)
+    wait = 50 * m.DEADLINE
+    assert missed not in m.alerts(m.then(history, Tick(wait)))
+    granted = m.ev(ApprovalGranted("ap-1", m.DEVOPS, m.AREA, Role.DEVOPS, "deployment_total"), 10 + wait)
+    after = [*history, granted]
+    assert missed not in m.alerts(m.then(after, Tick(wait + m.DEADLINE - 1)))
+    assert missed in m.alerts(m.then(after, Tick(wait + m.DEADLINE)))
 
 
 def test_a_pause_stops_the_approvals_clock_too() -> None:
