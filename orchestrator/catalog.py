@@ -59,6 +59,7 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("project.resumed", e.ProjectResumed, "client"),
     Entry("project.cancelled", e.ProjectCancelled, "client"),
     Entry("project.sealed", e.ProjectSealed, "projector"),
+    Entry("task.usage", e.TaskUsage, "worker"),
     Entry("approval.requested", e.ApprovalRequested, "worker"),
     Entry("approval.granted", e.ApprovalGranted, "client"),
     Entry("approval.rejected", e.ApprovalRejected, "client"),

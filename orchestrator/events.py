@@ -34,6 +34,7 @@ class AlertKind(StrEnum):
     REPEATED_QA_FAILURE = "repeated_qa_failure"
     DEPLOY_FAILED = "deploy_failed"
     SMOKE_FAILED = "smoke_failed"
+    BUDGET = "budget"
     APPROVAL_OVERDUE = "approval_overdue"
 
 
@@ -76,12 +77,31 @@ class Approval:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """Limits on what runs consume; 0 is no limit. Tokens count prompt plus completion."""
+
+    tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """`task` applies to each task (every attempt and round), `module` to each module."""
+
+    warn_at: float = 0.8  # the share of a limit that raises a warning
+    task: Budget = Budget()
+    module: Budget = Budget()
+
+
+@dataclass(frozen=True)
 class Policy:
     max_attempts: int = 3
     dev_deadline_ms: int = 2 * 3600 * 1000
     qa_deadline_ms: int = 30 * 60 * 1000
     devops_deadline_ms: int = 3600 * 1000
     heartbeat_timeout_ms: int = 30 * 1000
+    budgets: Budgets = Budgets()
     approvals: tuple[Approval, ...] = ()
 
 
@@ -163,6 +183,7 @@ class TaskAssigned:
     deadline_ms: int
     lease_ms: int
     executor: Executor
+    acceptance: tuple[str, ...] = ()  # the acceptance criteria of its requirements
     approvals: tuple[Approval, ...] = ()  # the policy's gates that apply to this task's role
 
 
@@ -184,6 +205,21 @@ class TaskHeartbeat:
     attempt: int
     round: int
     seq: int
+
+
+@dataclass(frozen=True)
+class TaskUsage:
+    """What one run (attempt, round) of a task consumed, reported when it ends."""
+
+    task_id: str
+    area: str
+    role: Role
+    attempt: int
+    round: int
+    tokens_in: int
+    tokens_out: int
+    cost: float
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -441,6 +477,6 @@ Payload = (
     | DevopsDeployed | DevopsFailed | SmokePassed | SmokeFailed | TaskVerified
     | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
     | ModuleBlocked | ProjectCompleted | ProjectBlocked | ProjectPaused | ProjectResumed
-    | ProjectCancelled | ProjectSealed | ApprovalRequested | ApprovalGranted | ApprovalRejected
-    | TaskReassigned
+    | ProjectCancelled | ProjectSealed | TaskUsage | ApprovalRequested | ApprovalGranted
+    | ApprovalRejected | TaskReassigned
 )

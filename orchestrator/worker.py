@@ -41,6 +41,7 @@ from orchestrator.events import (
     TaskReassigned,
     TaskReworkRequested,
     TaskStarted,
+    TaskUsage,
 )
 
 Key = tuple[int, int]  # (attempt, round)
@@ -61,6 +62,17 @@ class Work:
     title: str
     scope: Scope | None
     executor: Executor
+    acceptance: tuple[str, ...] = ()  # the acceptance criteria of its requirements
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one run consumed: model tokens, money (the executor's unit) and wall time."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,7 @@ class Outcome:
     failures: tuple[str, ...] = ()
     smoke_ok: bool | None = None
     attachments: tuple[Attachment, ...] = ()
+    usage: Usage = Usage()  # the shell fills in `seconds` when the executor did not
 
 
 # -- per task phases ------------------------------------------------------------------
@@ -371,6 +384,16 @@ def heartbeat(started: Event, seq: int, me: Actor) -> Event:
     return follow(started, beat, me, seq)
 
 
+def usage(started: Event, outcome: Outcome, me: Actor) -> Event:
+    """`task.usage` of the run `started` claimed: reported with its result."""
+    p = started.payload
+    assert isinstance(p, TaskStarted), "usage of a task.started only"
+    u = outcome.usage
+    spent = TaskUsage(p.task_id, p.area, p.role, p.attempt, p.round, u.tokens_in, u.tokens_out,
+                      u.cost, u.seconds)
+    return follow(started, spent, me, "usage")
+
+
 def lease_of(started: Event) -> int:
     """How long a claim may go without a heartbeat before the Monitor calls it silent."""
     p = started.payload
@@ -427,6 +450,7 @@ def work_of(state: State, started: Event) -> Work:
         title=spec.title if spec else p.task_id,
         scope=scope,
         executor=spec.executor if spec else Executor(p.role),
+        acceptance=spec.acceptance if spec else (),
     )
 
 

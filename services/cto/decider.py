@@ -125,6 +125,9 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
 
 def _ruling(state: Delivering, escalation: PmEscalated) -> CtoDecided:
     area, reason = escalation.area, escalation.reason
+    if _kind_of(reason) == AlertKind.BUDGET.value:  # another attempt would only spend more
+        return CtoDecided(escalation.task_id, area, Decision.BLOCK,
+                          f"budget exhausted: {reason.split(':', 1)[-1].strip()}")
     if state.escalations.get(area, 0) == 0 and not is_repeated_qa_failure(reason):
         decision, why = Decision.RETRY, f"first escalation of {area}: one more attempt"
     elif is_repeated_qa_failure(reason):
@@ -135,8 +138,12 @@ def _ruling(state: Delivering, escalation: PmEscalated) -> CtoDecided:
 
 
 def is_repeated_qa_failure(reason: str) -> bool:
+    return _kind_of(reason) == AlertKind.REPEATED_QA_FAILURE.value
+
+
+def _kind_of(reason: str) -> str:
     """PM escalation reasons start with the alert kind (`<kind>: <detail>`)."""
-    return reason.split(":", 1)[0].strip() == AlertKind.REPEATED_QA_FAILURE.value
+    return reason.split(":", 1)[0].strip()
 
 
 def _plan(me: Actor, cause: Event, project: ProjectCreated) -> list[Event]:

@@ -173,6 +173,7 @@ def _plan(me: Actor, cause: Event, plan: ModulePlanned) -> list[Event]:
             deadline_ms=_deadline_ms(plan, row.role),
             lease_ms=plan.policy.heartbeat_timeout_ms,
             executor=_executor(plan, row.role),
+            acceptance=_acceptance(plan, row.requirement_ids),
             approvals=_gates(plan, row.role),
         )
         out.append(follow(cause, assigned, me, row.task_id))
@@ -197,6 +198,10 @@ def _deadline_ms(plan: ModulePlanned, role: Role) -> int:
     return by_role.get(role, policy.devops_deadline_ms)
 
 
+def _acceptance(plan: ModulePlanned, ids: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(a for r in plan.requirements if r.id in ids for a in r.acceptance)
+
+
 def _executor(plan: ModulePlanned, role: Role) -> Executor:
     mine = [x for x in plan.executors if x.role is role]
     exact = [x for x in mine if x.area == plan.area]
@@ -219,6 +224,8 @@ def _triage(me: Actor, cause: Event, module: Running, alert: MonitorAlert) -> li
     if alert.attempt != attempt:
         return []  # stale: an older attempt's alert
     reason = f"{alert.kind.value}: {alert.message}"
+    if alert.kind is AlertKind.BUDGET and alert.severity is Severity.WARNING:
+        return []  # a budget warning informs; an exhausted budget (critical) stops the work
     if alert.severity is Severity.CRITICAL:
         return [_escalate(me, cause, task, reason)]
     if attempt < module.plan.policy.max_attempts:
