@@ -35,6 +35,7 @@ class AlertKind(StrEnum):
     DEPLOY_FAILED = "deploy_failed"
     SMOKE_FAILED = "smoke_failed"
     BUDGET = "budget"
+    APPROVAL_OVERDUE = "approval_overdue"
 
 
 class Severity(StrEnum):
@@ -63,6 +64,18 @@ class Module:
     requirements: tuple[Requirement, ...]
 
 
+# what an approval may gate: the first claim of a task of a role, or a deployment's scope
+GATES = ("dev", "qa", "devops", "deployment_partial", "deployment_total")
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A gate of the policy: the work `before` names waits for a person's `approval.granted`."""
+
+    before: str
+    deadline_ms: int = 24 * 3600 * 1000  # unanswered this long: the Monitor alerts
+
+
 @dataclass(frozen=True)
 class Budget:
     """Limits on what runs consume; 0 is no limit. Tokens count prompt plus completion."""
@@ -89,6 +102,7 @@ class Policy:
     devops_deadline_ms: int = 3600 * 1000
     heartbeat_timeout_ms: int = 30 * 1000
     budgets: Budgets = Budgets()
+    approvals: tuple[Approval, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -170,6 +184,7 @@ class TaskAssigned:
     lease_ms: int
     executor: Executor
     acceptance: tuple[str, ...] = ()  # the acceptance criteria of its requirements
+    approvals: tuple[Approval, ...] = ()  # the policy's gates that apply to this task's role
 
 
 @dataclass(frozen=True)
@@ -400,6 +415,53 @@ class ProjectCancelled:
 
 
 @dataclass(frozen=True)
+class ApprovalRequested:
+    """A worker holds the work `gate` names until a person grants it (docs/flow.md)."""
+
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    attempt: int
+    round: int
+    deadline_ms: int
+
+
+@dataclass(frozen=True)
+class ApprovalGranted:
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalRejected:
+    """The gated work never happens: the PM blocks the module."""
+
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TaskReassigned:
+    """An operator hands the task to another executor; a running claim is superseded."""
+
+    task_id: str
+    area: str
+    role: Role
+    executor: Executor
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ProjectSealed:
     """The head of the project's hash chain once it ended (services/projections/chain.py)."""
 
@@ -434,5 +496,6 @@ Payload = (
     | DevopsDeployed | DevopsFailed | SmokePassed | SmokeFailed | TaskVerified
     | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
     | ModuleBlocked | ProjectCompleted | ProjectBlocked | ProjectPaused | ProjectResumed
-    | ProjectCancelled | ProjectSealed | TaskUsage | RoleHired | RoleReleased
+    | ProjectCancelled | ProjectSealed | TaskUsage | RoleHired | RoleReleased | ApprovalRequested
+    | ApprovalGranted | ApprovalRejected | TaskReassigned
 )

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field, replace
 from orchestrator.envelope import Actor, Event, Tick, follow
 from orchestrator.events import (
     AlertKind,
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
     BacklogCreated,
     Budget,
     Budgets,
@@ -108,6 +111,15 @@ Run = tuple[str, str, int, int]  # (area, task id, attempt, round)
 
 
 @dataclass(frozen=True)
+class Asked:
+    """An `approval.requested` not answered yet: its deadline counts from `since`."""
+
+    since: int
+    cause: Event
+    request: ApprovalRequested
+
+
+@dataclass(frozen=True)
 class State:
     me: Actor
     areas: dict[str, Area] = field(default_factory=dict)
@@ -116,6 +128,7 @@ class State:
     ended: frozenset[str] = frozenset()  # areas whose module completed or was blocked
     paused_at: int | None = None  # the project is paused since: every clock stands still
     cancelled: bool = False
+    approvals: dict[str, Asked] = field(default_factory=dict)  # unanswered, by approval id
 
 
 interests = frozenset({
@@ -123,6 +136,7 @@ interests = frozenset({
     DevopsRequested, TaskReworkRequested, TaskCompleted, TaskFailed, QaPassed, QaFailed,
     DevopsFailed, SmokePassed, SmokeFailed, TaskVerified, TaskCancelled, MonitorAlert,
     ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed, ProjectCancelled, TaskUsage,
+    ApprovalRequested, ApprovalGranted, ApprovalRejected,
 })
 
 
@@ -139,7 +153,9 @@ def due(state: State) -> int | None:
     """The earliest lease or deadline not yet alerted: when a tick may raise an alert."""
     if state.paused_at is not None:
         return None  # paused: no clock runs
-    found = [at for track in state.tasks.values() for at in _due_times(track)]
+    found = [at for track in state.tasks.values() if not _held(state, track) for at in _due_times(track)]
+    found += [a.since + a.request.deadline_ms for a in state.approvals.values()
+              if not _approval_alerted(state, a)]
     return min(found, default=None)
 
 
@@ -148,7 +164,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
         case Tick() if state.paused_at is not None:
             return []
         case Tick(now=now):
-            return [a for _, t in sorted(state.tasks.items()) for a in _timers(state, t, now)]
+            return [*(a for _, t in sorted(state.tasks.items()) if not _held(state, t)
+                      for a in _timers(state, t, now)), *_approval_timers(state, now)]
         case Event() if not _mine(state, event):
             return []
         case Event(payload=TaskAssigned() as p) if _reassigned(state, p) or _late(state, p):
@@ -197,7 +214,7 @@ def evolve(state: State, event: Event) -> State:
         case ProjectResumed() if state.paused_at is not None:
             return _resumed(state, state.paused_at, t)
         case ProjectCancelled():
-            return replace(state, tasks={}, cancelled=True)
+            return replace(state, tasks={}, cancelled=True, approvals={})
         case _:
             return _evolve_task(state, event, t) if _mine(state, event) else state
 
@@ -213,7 +230,9 @@ def _resumed(state: State, paused_at: int, now: int) -> State:
             beat = None if r.beat is None else max(r.beat, now)
             track = replace(track, phase=replace(r, since=since, beat=beat))
         tasks[tid] = track
-    return replace(state, tasks=tasks, paused_at=None)
+    approvals = {i: replace(a, since=a.since + now - max(a.since, paused_at))
+                 for i, a in state.approvals.items()}
+    return replace(state, tasks=tasks, paused_at=None, approvals=approvals)
 
 
 def _evolve_task(state: State, event: Event, t: int) -> State:
@@ -221,7 +240,18 @@ def _evolve_task(state: State, event: Event, t: int) -> State:
         case ModuleCompleted() | ModuleBlocked() as p:
             tasks = {tid: track for tid, track in state.tasks.items() if track.spec.area != p.area}
             spent = {run: s for run, s in state.spent.items() if run[0] != p.area}
-            return replace(state, tasks=tasks, spent=spent, ended=state.ended | {p.area})
+            approvals = {i: a for i, a in state.approvals.items() if a.request.area != p.area}
+            return replace(state, tasks=tasks, spent=spent, ended=state.ended | {p.area},
+                           approvals=approvals)
+        case ApprovalRequested() as p if p.task_id in state.tasks and p.approval_id not in state.approvals:
+            return replace(state, approvals={**state.approvals, p.approval_id: Asked(t, event, p)})
+        case ApprovalGranted() | ApprovalRejected() as p if p.approval_id in state.approvals:
+            waited = t - state.approvals[p.approval_id].since
+            state = replace(state, approvals={a: w for a, w in state.approvals.items() if a != p.approval_id})
+            track = state.tasks.get(p.task_id)
+            if track is None or not isinstance(track.phase, Running):
+                return state
+            return _put(state, replace(track, phase=replace(track.phase, since=track.phase.since + waited)))
         case ModulePlanned() as p:
             reqs = tuple(r.id for r in p.requirements)
             return _set_area(state, p.area, Area(p.policy.max_attempts, reqs, p.policy.budgets))
@@ -329,6 +359,31 @@ def _timers(state: State, track: Track, now: int) -> list[Event]:
             return [replace(a, occurred_at=now) for a in alerts]
         case _:
             return []
+
+
+def _approval_timers(state: State, now: int) -> list[Event]:
+    """An approval unanswered past its deadline: one `approval_overdue` alert (the PM waits)."""
+    out = []
+    for aid, asked in sorted(state.approvals.items()):
+        r, waited = asked.request, now - asked.since
+        if waited >= r.deadline_ms and not _approval_alerted(state, asked):
+            text = f"approval {aid} ({r.gate}) unanswered {waited} ms after it was asked"
+            alert = MonitorAlert(r.task_id, r.area, AlertKind.APPROVAL_OVERDUE, Severity.WARNING,
+                                 r.attempt, r.round, text)
+            kind = AlertKind.APPROVAL_OVERDUE.value
+            out.append(replace(follow(asked.cause, alert, state.me, kind, aid), occurred_at=now))
+    return out
+
+
+def _held(state: State, track: Track) -> bool:
+    """Waiting for a person's approval: the task's own clocks stand still meanwhile."""
+    return any(a.request.task_id == track.spec.task_id for a in state.approvals.values())
+
+
+def _approval_alerted(state: State, asked: Asked) -> bool:
+    r = asked.request
+    track = state.tasks.get(r.task_id)
+    return track is None or (AlertKind.APPROVAL_OVERDUE.value, r.attempt, r.round) in track.alerted
 
 
 def _due_times(track: Track) -> list[int]:

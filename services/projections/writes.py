@@ -29,8 +29,12 @@ COLUMNS = {
                 "updated_at"),
     "tasks": ("task_id", "project_id", "area", "role", "title", "status", "verified", "attempt", "round",
               "assignee", "deadline_ms", "requirement_ids", "updated_at", "tenant"),
+    "approvals": ("approval_id", "project_id", "request_id", "task_id", "area", "role", "gate", "status",
+                  "attempt", "round", "deadline_ms", "reason", "decided_by", "requested_at", "decided_at",
+                  "tenant"),
 }
-KEYS = {"projects": ("project_id",), "modules": ("project_id", "area"), "tasks": ("task_id",)}
+KEYS = {"projects": ("project_id",), "modules": ("project_id", "area"), "tasks": ("task_id",),
+        "approvals": ("approval_id",)}
 
 
 def _upsert(table: str) -> str:
@@ -57,6 +61,7 @@ SQL = {
     "load_projects": f"SELECT {', '.join(COLUMNS['projects'])} FROM projects WHERE project_id = ANY(%s)",
     "load_modules": f"SELECT {', '.join(COLUMNS['modules'])} FROM modules WHERE project_id = ANY(%s)",
     "load_tasks": f"SELECT {', '.join(COLUMNS['tasks'])} FROM tasks WHERE task_id = ANY(%s)",
+    "load_approvals": f"SELECT {', '.join(COLUMNS['approvals'])} FROM approvals WHERE approval_id = ANY(%s)",
     "load_counts": """SELECT project_id, area, count(*), count(*) FILTER (WHERE verified) FROM tasks
         WHERE project_id = ANY(%s) GROUP BY project_id, area""",
     **{f"upsert_{t}": _upsert(t) for t in COLUMNS},
@@ -104,6 +109,9 @@ def load(conn: psycopg.Connection[Any], keys: Keys) -> Rows:
                             for r in cur.execute(SQL["load_modules"], (keys.projects,))}
         if keys.tasks:
             rows.tasks = {r["task_id"]: r for r in cur.execute(SQL["load_tasks"], (keys.tasks,))}
+        if keys.approvals:
+            rows.approvals = {r["approval_id"]: r
+                              for r in cur.execute(SQL["load_approvals"], (keys.approvals,))}
     owners = sorted(set(keys.projects) | {t["project_id"] for t in rows.tasks.values()})
     if owners:
         rows.counts = {(p, a): [n, v] for p, a, n, v in conn.execute(SQL["load_counts"], (owners,))}

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from orchestrator.events import (
+    Approval,
     Budget,
     Budgets,
     Executor,
@@ -116,11 +117,22 @@ class _Budgets(_Model):
         return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+class _Approval(_Model):
+    before: Literal["dev", "qa", "devops", "deployment_partial", "deployment_total"]
+    deadline: StrictStr | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return None if value is None else _positive_duration(value)
+
+
 class _Policy(_Model):
     max_attempts: Annotated[StrictInt, Field(ge=1, le=10)] = 3
     deadlines: _Deadlines = _Deadlines()
     heartbeat_timeout: StrictStr | None = None
     budgets: _Budgets = _Budgets()
+    approvals: list[_Approval] = []
 
     @field_validator("heartbeat_timeout")
     @classmethod
@@ -276,6 +288,8 @@ def _project(spec: _Spec) -> ProjectCreated:
         devops_deadline_ms=_ms(deadlines.devops, defaults.devops_deadline_ms),
         heartbeat_timeout_ms=_ms(spec.policy.heartbeat_timeout, defaults.heartbeat_timeout_ms),
         budgets=Budgets(budgets.warn_at, budgets.task.limits(), budgets.module.limits()),
+        approvals=tuple(Approval(a.before, _ms(a.deadline, Approval("").deadline_ms))
+                        for a in spec.policy.approvals),
     )
     modules = tuple(
         Module(m.area, tuple(Requirement(r.id, r.title, tuple(r.acceptance))

@@ -50,6 +50,9 @@ ROUTES = {
     ("POST", "/specs"): ("submit", "/specs?tenant=default", 202, 403),
     ("POST", "/tasks/{task_id}/complete"): ("operate", f"/tasks/{TASK}/complete", 409, 404),
     ("POST", "/tasks/{task_id}/fail"): ("operate", f"/tasks/{TASK}/fail", 409, 404),
+    ("GET", "/approvals"): ("read", "/approvals", 200, 200),
+    ("POST", "/approvals/{approval_id}/{action}"): ("operate", "/approvals/none/grant", 404, 404),
+    ("POST", "/tasks/{task_id}/reassign"): ("operate", f"/tasks/{TASK}/reassign", 409, 404),
 }
 # open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it)
 OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/tasks/{task_id}/callback")}
@@ -67,6 +70,8 @@ def world(settings: Settings, schema: str) -> Iterator[tuple[TestClient, Setting
 def _call(client: TestClient, method: str, path: str, token: str | None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = b"name: shop\n" if path.startswith("/specs") else None
+    if path.endswith("/reassign"):  # the one write whose body is required
+        body, headers = b'{"executor": {"kind": "manual"}}', {**headers, "Content-Type": "application/json"}
     return client.request(method, path, headers=headers, content=body).status_code
 
 
