@@ -38,6 +38,7 @@ def main() -> None:
 
 from orchestrator.control_cli import project_app  # noqa: E402
 from orchestrator.dlq import dlq_app  # noqa: E402
+from orchestrator.kafka_cli import kafka_app  # noqa: E402
 from orchestrator.projections_cli import projections_app  # noqa: E402
 from orchestrator.read_cli import read_app  # noqa: E402
 from orchestrator.task_cli import artifacts_app, task_app  # noqa: E402
@@ -50,6 +51,7 @@ app.add_typer(task_app, name="task", help="Settle a manual task by hand.")
 app.add_typer(project_app, name="project", help="Pause, resume or cancel a project.")
 app.add_typer(artifacts_app, name="artifacts", help="Fetch and verify artifacts.")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(kafka_app, name="kafka")
 
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event catalog.")
