@@ -48,6 +48,7 @@ KAFKA_SASL_MECHANISM = "SCRAM-SHA-512"
 KAFKA_CA_SECRET = "orchestrator-kafka-ca"
 KAFKA_CA_DIR = "/etc/orchestrator/kafka-ca"
 KAFKA_ADMIN = "admin"
+KEDA_AUTH = "orchestrator-kafka-lag"
 # API processes per pod (ORCH_API_WORKERS): one per CPU of its limit; more pods come from the HPA
 API_WORKERS = 1
 
@@ -474,13 +475,30 @@ def scaled_objects() -> list[dict[str, Any]]:
                                     "lagThreshold": "50",
                                     "activationLagThreshold": "1",
                                     "offsetResetPolicy": "earliest",
+                                    # the broker's SASL_SSL listener, as the principal `lag`
+                                    "sasl": "scram_sha512",
+                                    "tls": "enable",
                                 },
+                                "authenticationRef": {"name": KEDA_AUTH},
                             }
                         ],
                     },
                 }
             )
     return out
+
+
+def keda_authentication() -> dict[str, Any]:
+    """KEDA reads lag as the describe-only principal `lag`: its Secret holds `username` too
+    (KEDA takes every credential from a Secret), the CA is the clients' one."""
+    refs = [("username", kafka_secret("lag"), "username"), ("password", kafka_secret("lag"), "password"),
+            ("ca", KAFKA_CA_SECRET, "ca.crt")]
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "TriggerAuthentication",
+        "metadata": {"name": KEDA_AUTH, "labels": {NAME_LABEL: "orchestrator"}},
+        "spec": {"secretTargetRef": [{"parameter": p, "name": n, "key": k} for p, n, k in refs]},
+    }
 
 
 def worker_replicas_patch() -> list[dict[str, Any]]:
@@ -629,7 +647,7 @@ def render() -> dict[Path, str]:
         base / "pdbs.yaml": dump(pdbs()),
         base / "networkpolicies.yaml": dump(network_policies()),
         base / "provision-job.yaml": dump([provision_job()]),
-        prod / "keda-scaledobjects.yaml": dump(scaled_objects()),
+        prod / "keda-scaledobjects.yaml": dump([keda_authentication(), *scaled_objects()]),
         prod / "patch-worker-replicas.yaml": dump(worker_replicas_patch()),
         prod / "patch-anti-affinity.yaml": dump(anti_affinity_patch()),
         prod / "patch-kafka-security.yaml": dump(kafka_security_patch()),

@@ -177,7 +177,7 @@ def test_objects_validate_against_kubernetes_openapi(
             errors.append(f"{_name(obj)}: {e.message}")
     assert not errors, f"{target} against Kubernetes {K8S_VERSION}:\n" + "\n".join(errors)
     if target == "overlays/prod":
-        assert len(skipped) == 9, skipped  # the KEDA ScaledObjects
+        assert len(skipped) == 10, skipped  # the KEDA ScaledObjects and their TriggerAuthentication
 
 
 def test_generated_manifests_are_up_to_date() -> None:
@@ -597,6 +597,17 @@ def test_prod_keda_scaled_objects() -> None:
         f"{s}-{a}" for s in ("dev", "qa", "devops") for a in ("backend", "web", "mobile")
     }
     cm = next(o for o in objects if o["kind"] == "ConfigMap")
+    (auth,) = [o for o in objects if o["kind"] == "TriggerAuthentication"]
+    refs = {r["parameter"]: (r["name"], r["key"]) for r in auth["spec"]["secretTargetRef"]}
+    assert refs == {"username": ("orchestrator-kafka-lag", "username"),
+                    "password": ("orchestrator-kafka-lag", "password"),
+                    "ca": ("orchestrator-kafka-ca", "ca.crt")}
+    from orchestrator import acls
+    from orchestrator.config import Settings
+
+    lag = [g for g in acls.table(Settings(topic_prefix=cm["data"]["ORCH_TOPIC_PREFIX"]))
+           if g.principal == "User:lag"]
+    assert {g.operation for g in lag} == {"describe"}  # lag may look, never read or write
     for so in scaled:
         assert so["apiVersion"] == "keda.sh/v1alpha1"
         spec = so["spec"]
@@ -607,9 +618,14 @@ def test_prod_keda_scaled_objects() -> None:
         assert trigger["type"] == "kafka"
         meta = trigger["metadata"]
         assert meta["consumerGroup"] == f"orchestrator-{target}"
+        assert any(g.resource == "group" and g.prefixed and meta["consumerGroup"].startswith(g.name)
+                   for g in lag), meta["consumerGroup"]
+        assert any(g.resource == "topic" and g.name == meta["topic"] for g in lag)
         assert meta["topic"] == f"{cm['data']['ORCH_TOPIC_PREFIX']}.events"
         assert meta["bootstrapServers"] == cm["data"]["ORCH_KAFKA_BOOTSTRAP"]
         assert all(isinstance(v, str) for v in meta.values()), "KEDA metadata values are strings"
+        assert (meta["sasl"], meta["tls"]) == ("scram_sha512", "enable")
+        assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
         assert deployments[target]["spec"]["replicas"] >= spec["minReplicaCount"]
 
 

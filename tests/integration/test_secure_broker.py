@@ -147,6 +147,26 @@ def test_the_reader_may_read_the_log_but_write_nothing(secure: Settings) -> None
     assert secure.events_topic in meta.topics and secure.specs_topic not in meta.topics
 
 
+def test_the_lag_principal_reads_a_workers_committed_offset_and_the_logs_end_only(secure: Settings) -> None:
+    """What the prod overlay's KEDA scalers do as `lag`: a group's committed offsets and the
+    log's end offsets; and it may not write the log."""
+    from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import OffsetSpec
+
+    group, topic = secure.group("dev", "backend"), secure.events_topic
+    worker = Consumer(bus.consumer_config(as_(secure, "dev"), group))
+    worker.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)  # as the worker does
+    worker.close()
+    lag = AdminClient(bus.client_config(as_(secure, "lag")))
+    (found,) = lag.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)]).values()
+    committed = {tp.partition: tp.offset for tp in found.result(30).topic_partitions if tp.topic == topic}
+    assert committed[0] == 0
+    (end,) = lag.list_offsets({TopicPartition(topic, 0): OffsetSpec.latest()}).values()
+    assert end.result(30).offset >= 0
+    assert produce_as(secure, "lag", forged_completion("p-lag")) & {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
+
+
 def every_binding(admin: Settings) -> set[object]:
     client = AdminClient(bus.client_config(admin))
     every = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,  # type: ignore[arg-type]
