@@ -3,7 +3,8 @@
 Each service principal (its Kafka user is its service name) may read the topic it consumes,
 write the topics of the event types the catalog lets it emit, keep its own changelogs, group
 and transactional ids; `ingest` may only write the ingestion topic; `reader` only reads; a
-principal of ORCH_PRINCIPAL_TENANTS may only write its tenant's ingestion topic.
+principal of ORCH_PRINCIPAL_TENANTS may only write its tenant's ingestion topic; `lag` may only
+describe the groups and the log (consumer-group lag for an autoscaler).
 Kafka authorizes per topic, not per event type: a principal that may write the log may write
 any type into it (docs/security.md says what that leaves open).
 """
@@ -19,7 +20,8 @@ from orchestrator.config import Settings
 ADMIN = "admin"  # the broker's own user and the super user that provisions topics and ACLs
 INGEST = "ingest"  # a client that produces specs straight to the ingestion topic
 READER = "reader"  # reads the log (dashboards, `orchestrator watch`)
-PRINCIPALS = (ADMIN, *actors.SERVICES, INGEST, READER)
+LAG = "lag"  # reads the workers' consumer-group lag (the prod overlay's KEDA scalers); describe only
+PRINCIPALS = (ADMIN, *actors.SERVICES, INGEST, READER, LAG)
 EMITTER = {"api": "client", INGEST: "client"}  # the catalog's name for what they emit
 
 
@@ -86,4 +88,6 @@ def table(settings: Settings) -> list[Grant]:
     for topic in (settings.events_topic, settings.dlq_topic):
         out.append(Grant(f"User:{READER}", "topic", topic, False, "read"))
     out += [Grant(f"User:{READER}", "group", g, True, "read") for g in ("follow-", "dlq-", "verify-")]
+    out += [Grant(f"User:{LAG}", "group", f"{settings.topic_prefix}-", True, "describe"),
+            Grant(f"User:{LAG}", "topic", settings.events_topic, False, "describe")]
     return sorted(set(out))

@@ -38,6 +38,7 @@ def main() -> None:
 
 from orchestrator.control_cli import approval_app, project_app  # noqa: E402
 from orchestrator.dlq import dlq_app  # noqa: E402
+from orchestrator.kafka_cli import kafka_app  # noqa: E402
 from orchestrator.org_cli import org_app  # noqa: E402
 from orchestrator.projections_cli import projections_app  # noqa: E402
 from orchestrator.read_cli import read_app  # noqa: E402
@@ -53,6 +54,7 @@ app.add_typer(project_app, name="project", help="Pause, resume or cancel a proje
 app.add_typer(approval_app, name="approval", help="The approvals the policy asks for.")
 app.add_typer(artifacts_app, name="artifacts", help="Fetch and verify artifacts.")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(kafka_app, name="kafka")
 
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event catalog.")

@@ -5,7 +5,7 @@ Kustomize does not template, and the orchestrator runs one Deployment per actor 
 area (pm, monitor, dev, qa, devops x backend, web, mobile) plus spec, cto, projector
 and api. Rather than 18 hand-copied blocks, this script renders them (and the objects
 that follow each Deployment: ServiceAccounts, PodDisruptionBudgets, NetworkPolicies,
-the prod KEDA ScaledObjects and patches). The output is committed; CI checks that the
+the prod KEDA ScaledObjects and patches, the prod Kafka security). The output is committed; CI checks that the
 committed files equal this script's output (tests/deploy/test_k8s_manifests.py).
 
     python deploy/k8s/generate.py          # rewrite the generated files
@@ -39,6 +39,16 @@ INGRESS_NAMESPACE = "ingress-nginx"
 # overlays/prod/kustomization.yaml) and the event log topic (ORCH_TOPIC_PREFIX + ".events")
 KEDA_BOOTSTRAP = "my-cluster-kafka-bootstrap.kafka:9092"
 EVENTS_TOPIC = "orchestrator.events"
+# prod: Kafka on SASL_SSL with SCRAM. Each Deployment is its service's principal (the Kafka
+# user of the ACL table in orchestrator/acls.py is the service name), its password in the
+# Secret `orchestrator-kafka-<principal>` (key `password`); the brokers' CA in the Secret
+# `orchestrator-kafka-ca` (key `ca.crt`), mounted as a file. The provision Job is `admin`.
+KAFKA_SECURITY_PROTOCOL = "SASL_SSL"
+KAFKA_SASL_MECHANISM = "SCRAM-SHA-512"
+KAFKA_CA_SECRET = "orchestrator-kafka-ca"
+KAFKA_CA_DIR = "/etc/orchestrator/kafka-ca"
+KAFKA_ADMIN = "admin"
+KEDA_AUTH = "orchestrator-kafka-lag"
 # API processes per pod (ORCH_API_WORKERS): one per CPU of its limit; more pods come from the HPA
 API_WORKERS = 1
 
@@ -465,13 +475,30 @@ def scaled_objects() -> list[dict[str, Any]]:
                                     "lagThreshold": "50",
                                     "activationLagThreshold": "1",
                                     "offsetResetPolicy": "earliest",
+                                    # the broker's SASL_SSL listener, as the principal `lag`
+                                    "sasl": "scram_sha512",
+                                    "tls": "enable",
                                 },
+                                "authenticationRef": {"name": KEDA_AUTH},
                             }
                         ],
                     },
                 }
             )
     return out
+
+
+def keda_authentication() -> dict[str, Any]:
+    """KEDA reads lag as the describe-only principal `lag`: its Secret holds `username` too
+    (KEDA takes every credential from a Secret), the CA is the clients' one."""
+    refs = [("username", kafka_secret("lag"), "username"), ("password", kafka_secret("lag"), "password"),
+            ("ca", KAFKA_CA_SECRET, "ca.crt")]
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "TriggerAuthentication",
+        "metadata": {"name": KEDA_AUTH, "labels": {NAME_LABEL: "orchestrator"}},
+        "spec": {"secretTargetRef": [{"parameter": p, "name": n, "key": k} for p, n, k in refs]},
+    }
 
 
 def worker_replicas_patch() -> list[dict[str, Any]]:
@@ -531,6 +558,76 @@ def anti_affinity_patch() -> list[dict[str, Any]]:
     return out
 
 
+def kafka_secret(principal: str) -> str:
+    return f"orchestrator-kafka-{principal}"
+
+
+def kafka_env(principal: str) -> list[dict[str, Any]]:
+    """The client security of one principal; only the password is a secret (the user name
+    is the ACL table's, so a reviewer sees which principal a pod is)."""
+    password = {"secretKeyRef": {"name": kafka_secret(principal), "key": "password"}}
+    return [
+        {"name": "ORCH_KAFKA_SECURITY_PROTOCOL", "value": KAFKA_SECURITY_PROTOCOL},
+        {"name": "ORCH_KAFKA_SASL_MECHANISM", "value": KAFKA_SASL_MECHANISM},
+        {"name": "ORCH_KAFKA_SASL_USERNAME", "value": principal},
+        {"name": "ORCH_KAFKA_SASL_PASSWORD", "valueFrom": password},
+        {"name": "ORCH_KAFKA_SSL_CA_LOCATION", "value": f"{KAFKA_CA_DIR}/ca.crt"},
+    ]
+
+
+def kafka_ca_mount() -> dict[str, Any]:
+    return {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True}
+
+
+def kafka_ca_volume() -> dict[str, Any]:
+    items = [{"key": "ca.crt", "path": "ca.crt"}]
+    return {"name": "kafka-ca", "secret": {"secretName": KAFKA_CA_SECRET, "items": items}}
+
+
+def kafka_security_patch() -> list[dict[str, Any]]:
+    """prod: every Deployment as its own principal, the provision Job as the admin, which
+    alone creates topics and applies the ACL table (`orchestrator kafka acls apply`). The
+    Deployments' `topics create` init container goes: a service principal may not create the
+    shared topics, and a service started before the Job has made them exits and is restarted."""
+    out: list[dict[str, Any]] = []
+    for service, area in deployments():
+        container = {"name": "orchestrator", "env": kafka_env(service),
+                     "volumeMounts": [kafka_ca_mount()]}
+        out.append({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": deploy_name(service, area)},
+            "spec": {"template": {"spec": {
+                "initContainers": [{"name": "topics", "$patch": "delete"}],
+                "containers": [container],
+                "volumes": [kafka_ca_volume()],
+            }}},
+        })
+    admin = {"env": kafka_env(KAFKA_ADMIN), "volumeMounts": [kafka_ca_mount()]}
+    acls_step = {
+        "name": "kafka-acls",
+        "image": IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["kafka", "acls", "apply"],
+        "envFrom": [{"configMapRef": {"name": "orchestrator-config"}}],
+        "securityContext": container_security(),
+        "resources": RESOURCES["job"],
+        "volumeMounts": [*volume_mounts(), kafka_ca_mount()],
+        "env": kafka_env(KAFKA_ADMIN),
+    }
+    out.append({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "provision"},
+        "spec": {"template": {"spec": {
+            # topics (base), then the ACL table, then the schema check (which needs no Kafka)
+            "initContainers": [{"name": "topics-create", **admin}, acls_step],
+            "volumes": [kafka_ca_volume()],
+        }}},
+    })
+    return out
+
+
 def dump(docs: list[dict[str, Any]]) -> str:
     body = "---\n".join(
         yaml.safe_dump(d, sort_keys=False, default_flow_style=False, width=100) for d in docs
@@ -550,9 +647,10 @@ def render() -> dict[Path, str]:
         base / "pdbs.yaml": dump(pdbs()),
         base / "networkpolicies.yaml": dump(network_policies()),
         base / "provision-job.yaml": dump([provision_job()]),
-        prod / "keda-scaledobjects.yaml": dump(scaled_objects()),
+        prod / "keda-scaledobjects.yaml": dump([keda_authentication(), *scaled_objects()]),
         prod / "patch-worker-replicas.yaml": dump(worker_replicas_patch()),
         prod / "patch-anti-affinity.yaml": dump(anti_affinity_patch()),
+        prod / "patch-kafka-security.yaml": dump(kafka_security_patch()),
     }
 
 

@@ -38,11 +38,12 @@ def stored_rows(conn: psycopg.Connection[Any], project_id: str) -> list[dict[str
 
 
 def seal_of(rows: list[dict[str, Any]], end: Event) -> Event:
-    """The `project.sealed` for the chain of `rows` that ends with `end`."""
+    """The `project.sealed` for the chain of `rows` that ends with `end`: the project's tenant
+    too, as `follow` copies it (the seal is not a link, so the chain is unchanged)."""
     links = chain.links(rows, upto=end.event_id)
     return Event(derive_id(end.event_id, chain.SEAL), end.project_id, end.request_id, end.event_id,
                  end.occurred_at, Actor(Role.PROJECTOR, None, "projector"),
-                 ProjectSealed(chain.head(links), len(links), end.event_id))
+                 ProjectSealed(chain.head(links), len(links), end.event_id), tenant=end.tenant)
 
 
 def sealer(settings: Settings) -> Sealer:

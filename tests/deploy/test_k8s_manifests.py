@@ -177,7 +177,7 @@ def test_objects_validate_against_kubernetes_openapi(
             errors.append(f"{_name(obj)}: {e.message}")
     assert not errors, f"{target} against Kubernetes {K8S_VERSION}:\n" + "\n".join(errors)
     if target == "overlays/prod":
-        assert len(skipped) == 9, skipped  # the KEDA ScaledObjects
+        assert len(skipped) == 10, skipped  # the KEDA ScaledObjects and their TriggerAuthentication
 
 
 def test_generated_manifests_are_up_to_date() -> None:
@@ -516,16 +516,16 @@ def test_service_commands_name_real_services_and_areas(target: str) -> None:
 
 
 def test_other_orchestrator_commands_exist() -> None:
-    """`topics create` and `schemas check` (provision Job and init containers) must be
+    """`topics create`, `schemas check` and `kafka acls apply` (provision Job and init containers) must be
     commands of the Typer app. Until they are registered this test is reported as
     XFAIL with the missing names (never a silent pass); once they exist it asserts."""
     used = {
-        tuple(argv[:2])
+        tuple(argv[:3] if argv[0] == "kafka" else argv[:2])
         for target in TARGETS
         for _, argv in _orchestrator_commands(_render(target))
         if argv[0] != "service"
     }
-    assert used == {("topics", "create"), ("schemas", "check")}
+    assert used == {("topics", "create"), ("schemas", "check"), ("kafka", "acls", "apply")}
     registered = _typer_commands()
     missing = sorted(" ".join(cmd) for cmd in used if cmd not in registered)
     groups = {cmd[0] for cmd in registered if len(cmd) > 1}
@@ -597,6 +597,17 @@ def test_prod_keda_scaled_objects() -> None:
         f"{s}-{a}" for s in ("dev", "qa", "devops") for a in ("backend", "web", "mobile")
     }
     cm = next(o for o in objects if o["kind"] == "ConfigMap")
+    (auth,) = [o for o in objects if o["kind"] == "TriggerAuthentication"]
+    refs = {r["parameter"]: (r["name"], r["key"]) for r in auth["spec"]["secretTargetRef"]}
+    assert refs == {"username": ("orchestrator-kafka-lag", "username"),
+                    "password": ("orchestrator-kafka-lag", "password"),
+                    "ca": ("orchestrator-kafka-ca", "ca.crt")}
+    from orchestrator import acls
+    from orchestrator.config import Settings
+
+    lag = [g for g in acls.table(Settings(topic_prefix=cm["data"]["ORCH_TOPIC_PREFIX"]))
+           if g.principal == "User:lag"]
+    assert {g.operation for g in lag} == {"describe"}  # lag may look, never read or write
     for so in scaled:
         assert so["apiVersion"] == "keda.sh/v1alpha1"
         spec = so["spec"]
@@ -607,9 +618,14 @@ def test_prod_keda_scaled_objects() -> None:
         assert trigger["type"] == "kafka"
         meta = trigger["metadata"]
         assert meta["consumerGroup"] == f"orchestrator-{target}"
+        assert any(g.resource == "group" and g.prefixed and meta["consumerGroup"].startswith(g.name)
+                   for g in lag), meta["consumerGroup"]
+        assert any(g.resource == "topic" and g.name == meta["topic"] for g in lag)
         assert meta["topic"] == f"{cm['data']['ORCH_TOPIC_PREFIX']}.events"
         assert meta["bootstrapServers"] == cm["data"]["ORCH_KAFKA_BOOTSTRAP"]
         assert all(isinstance(v, str) for v in meta.values()), "KEDA metadata values are strings"
+        assert (meta["sasl"], meta["tls"]) == ("scram_sha512", "enable")
+        assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
         assert deployments[target]["spec"]["replicas"] >= spec["minReplicaCount"]
 
 
@@ -655,3 +671,63 @@ def test_strimzi_example_is_a_three_node_kraft_cluster() -> None:
     )
     prod = yaml.safe_load((K8S / "overlays" / "prod" / "kustomization.yaml").read_text())
     assert path.name not in prod.get("resources", []), "the Strimzi example is not applied"
+
+
+def _env(obj: dict[str, Any], container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def _principal_of(obj: dict[str, Any], container: dict[str, Any]) -> str:
+    """The Kafka principal a container connects as, after checking it takes its password
+    from its own principal's Secret and the CA from the mounted Secret."""
+    env = _env(obj, container)
+    where = f"{_name(obj)}/{container['name']}"
+    assert env["ORCH_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL", where
+    assert env["ORCH_KAFKA_SASL_MECHANISM"]["value"] == "SCRAM-SHA-512", where
+    principal = env["ORCH_KAFKA_SASL_USERNAME"]["value"]
+    assert env["ORCH_KAFKA_SASL_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": f"orchestrator-kafka-{principal}", "key": "password"}}, where
+    ca = Path(env["ORCH_KAFKA_SSL_CA_LOCATION"]["value"])
+    pod = _pod_template(obj)["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volume = next(v for v in pod["volumes"] if v["name"] == mounts[str(ca.parent)])
+    assert volume["secret"]["secretName"] == "orchestrator-kafka-ca", where
+    assert {"key": "ca.crt", "path": ca.name} in volume["secret"]["items"], where
+    return str(principal)
+
+
+def test_prod_deployments_connect_to_kafka_as_their_own_principal_of_the_acl_table() -> None:
+    from orchestrator import acls
+    from orchestrator.config import Settings
+
+    named = {g.principal.removeprefix("User:") for g in acls.table(Settings(topic_prefix="orchestrator"))}
+    seen = set()
+    for obj in _render("overlays/prod"):
+        if obj["kind"] != "Deployment":
+            continue
+        spec = _pod_template(obj)["spec"]
+        (container,) = spec["containers"]
+        principal = _principal_of(obj, container)
+        component = obj["metadata"]["labels"]["app.kubernetes.io/component"]
+        assert principal == component and principal in named, _name(obj)
+        # only the admin creates the shared topics: no service-side `topics create`
+        assert not spec.get("initContainers"), _name(obj)
+        seen.add(principal)
+    assert seen == {"spec", "cto", "pm", "monitor", "dev", "qa", "devops", "projector", "api"}
+
+
+def test_prod_provision_job_creates_topics_and_the_acl_table_as_the_admin() -> None:
+    (job,) = [o for o in _render("overlays/prod") if o["kind"] == "Job"]
+    spec = _pod_template(job)["spec"]
+    steps = [(c["args"], c) for c in spec["initContainers"] + spec["containers"]]
+    assert [args for args, _ in steps] == [["topics", "create"], ["kafka", "acls", "apply"],
+                                           ["schemas", "check"]]
+    assert [_principal_of(job, c) for args, c in steps if args[0] != "schemas"] == ["admin", "admin"]
+    assert "ORCH_KAFKA_SASL_PASSWORD" not in _env(job, steps[-1][1])  # needs no broker
+
+
+def test_base_and_dev_carry_no_kafka_credentials() -> None:
+    for target in ("base", "overlays/dev"):
+        for obj in _workloads(_render(target)):
+            for _, c in _containers(_pod_template(obj)):
+                assert not [n for n in _env(obj, c) if n.startswith("ORCH_KAFKA_SASL")], _name(obj)

@@ -15,10 +15,19 @@ from pathlib import Path
 import httpx
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Producer
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import (
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ResourcePatternType,
+    ResourceType,
+)
+from typer.testing import CliRunner
 
 from orchestrator import bus, client, demo
 from orchestrator import stack as local_stack
+from orchestrator.cli import app
 from orchestrator.config import Settings
 from orchestrator.envelope import Actor, Event
 from orchestrator.events import Role, TaskCompleted
@@ -138,6 +147,55 @@ def test_the_reader_may_read_the_log_but_write_nothing(secure: Settings) -> None
     assert secure.events_topic in meta.topics and secure.specs_topic not in meta.topics
 
 
+def test_the_lag_principal_reads_a_workers_committed_offset_and_the_logs_end_only(secure: Settings) -> None:
+    """What the prod overlay's KEDA scalers do as `lag`: a group's committed offsets and the
+    log's end offsets; and it may not write the log."""
+    from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import OffsetSpec
+
+    group, topic = secure.group("dev", "backend"), secure.events_topic
+    worker = Consumer(bus.consumer_config(as_(secure, "dev"), group))
+    worker.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)  # as the worker does
+    worker.close()
+    lag = AdminClient(bus.client_config(as_(secure, "lag")))
+    (found,) = lag.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)]).values()
+    committed = {tp.partition: tp.offset for tp in found.result(30).topic_partitions if tp.topic == topic}
+    assert committed[0] == 0
+    (end,) = lag.list_offsets({TopicPartition(topic, 0): OffsetSpec.latest()}).values()
+    assert end.result(30).offset >= 0
+    assert produce_as(secure, "lag", forged_completion("p-lag")) & {
+        KafkaError.TOPIC_AUTHORIZATION_FAILED, KafkaError.CLUSTER_AUTHORIZATION_FAILED}
+
+
+def every_binding(admin: Settings) -> set[object]:
+    client = AdminClient(bus.client_config(admin))
+    every = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, None, None,  # type: ignore[arg-type]
+                             AclOperation.ANY, AclPermissionType.ANY)
+    return set(client.describe_acls(every, request_timeout=30).result(30))
+
+
+def test_kafka_acls_apply_creates_the_table_once_and_again_changes_nothing(
+        secure: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a cluster's provision Job runs, as the admin, for another installation's prefix."""
+    admin = as_(secure, "admin").model_copy(update={
+        "topic_prefix": f"t-{uuid.uuid4().hex[:12]}", "principal_tenants": "ingest-c=team-c"})
+    env = {**kafka_secure.env_of(admin), "ORCH_KAFKA_BOOTSTRAP": str(admin.kafka_bootstrap),
+           "ORCH_TOPIC_PREFIX": admin.topic_prefix, "ORCH_PRINCIPAL_TENANTS": "ingest-c=team-c"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    wanted = set(kafka_secure.bindings(admin))
+    before = every_binding(admin)
+    assert not wanted <= before  # the fresh prefix's table is not there yet
+    after: list[set[object]] = []
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["kafka", "acls", "apply"])
+        assert result.exit_code == 0, result.output
+        assert f"applied {len(wanted)} ACL bindings for {admin.topic_prefix}.* as admin" in result.output
+        after.append(every_binding(admin))
+    assert after[0] == after[1]  # idempotent: the second run added nothing
+    assert after[0] - before == wanted - before and wanted <= after[0]
+
+
 def service_env(secure: Settings, name: str, label: str) -> dict[str, str]:
     """Each service as its own principal; the `spec@T` instance reads tenant T's topic."""
     env = kafka_secure.env_of(kafka_secure.as_principal(secure, name))
@@ -186,8 +244,7 @@ def test_the_flow_reaches_project_completed_with_every_service_its_own_principal
         projects: dict[str, str] = {}
         for event in client.follow(as_(secure, "reader"), since, 120, lambda e: e.request_id in types):
             types[event.request_id][event.type] += 1
-            if event.type != "project.sealed":  # the projector's seal names no tenant (yet)
-                tenants[event.request_id].add(event.tenant)
+            tenants[event.request_id].add(event.tenant)  # the projector's seal too
             projects[event.request_id] = event.project_id or projects.get(event.request_id, "")
             if all(c["project.sealed"] for c in types.values()):
                 break

@@ -76,3 +76,10 @@ def test_a_mapping_naming_a_built_in_principal_or_without_a_tenant_is_refused() 
     for bad in ("api=team-a", "ingest=team-a", "ingest-a", "ingest-a=team a"):
         with pytest.raises(ValueError):
             acls.table(S.model_copy(update={"principal_tenants": bad}))
+
+
+def test_the_lag_principal_describes_the_groups_and_the_log_and_nothing_more() -> None:
+    assert allowed("lag", "group", S.group("dev", "backend"), "describe")
+    assert allowed("lag", "topic", S.events_topic, "describe")
+    assert {g.operation for g in TABLE if g.principal == "User:lag"} == {"describe"}
+    assert not allowed("lag", "topic", S.events_topic, "read")

@@ -57,3 +57,17 @@ def test_duplicates_and_seals_are_not_links_and_upto_ends_the_chain() -> None:
     assert chain.first_bad_against_seal(full, full[-1].link, 6) is None
     assert chain.first_bad_against_seal(full[:4], full[-1].link, 6) == 4
     assert chain.first_bad_against_seal(full, "00", 6) == 5
+
+
+def test_a_seal_carries_its_projects_tenant_and_seals_the_same_chain() -> None:
+    from services.projections.seal import seal_of
+
+    end = dataclasses.replace(ev(5, ProjectCompleted(("backend",))), tenant="team-a")
+    rows = [*LOG, chain.of_event(end)]
+    sealed = seal_of(rows, end)
+    assert sealed.tenant == "team-a" and sealed.type == chain.SEAL
+    assert sealed == dataclasses.replace(seal_of(rows, dataclasses.replace(end, tenant=None)),
+                                         tenant="team-a")  # the tenant is the only difference
+    assert isinstance(sealed.payload, ProjectSealed)
+    assert sealed.payload.head == chain.head(chain.links(rows)) and sealed.payload.length == 6
+    assert chain.links([*rows, chain.of_event(sealed)]) == chain.links(rows)  # not a link
