@@ -147,6 +147,10 @@ def test_the_reader_may_read_the_log_but_write_nothing(secure: Settings) -> None
     assert secure.events_topic in meta.topics and secure.specs_topic not in meta.topics
 
 
+COORDINATOR_MOVING = {KafkaError.NOT_COORDINATOR, KafkaError.COORDINATOR_NOT_AVAILABLE,
+                      KafkaError.COORDINATOR_LOAD_IN_PROGRESS}
+
+
 def test_the_lag_principal_reads_a_workers_committed_offset_and_the_logs_end_only(secure: Settings) -> None:
     """What the prod overlay's KEDA scalers do as `lag`: a group's committed offsets and the
     log's end offsets; and it may not write the log."""
@@ -155,7 +159,15 @@ def test_the_lag_principal_reads_a_workers_committed_offset_and_the_logs_end_onl
 
     group, topic = secure.group("dev", "backend"), secure.events_topic
     worker = Consumer(bus.consumer_config(as_(secure, "dev"), group))
-    worker.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)  # as the worker does
+    deadline = time.monotonic() + 60
+    while True:  # as the worker does; a fresh broker answers NOT_COORDINATOR until its offsets topic is up
+        try:
+            worker.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+            break
+        except KafkaException as exc:
+            if exc.args[0].code() not in COORDINATOR_MOVING or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     worker.close()
     lag = AdminClient(bus.client_config(as_(secure, "lag")))
     (found,) = lag.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)]).values()
