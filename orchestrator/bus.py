@@ -189,35 +189,6 @@ class Publisher:
         while not self._closed.is_set():
             self._producer.poll(0.05)
 
-    def send(self, event: Event) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            if err is None:
-                loop.call_soon_threadsafe(_settle, done, None)
-            else:
-                loop.call_soon_threadsafe(_settle, done, KafkaException(err))
-
-        topic, key, value, headers = record_for(self.settings, event)
-        self._produce(topic, key, value, headers, delivered)
-        return done
-
-    def emit(self, events: Iterable[Event], on_error: Callable[[KafkaError], None]) -> None:
-        """Produce without waiting for acks; `on_error` (poll thread) hears of a failed delivery.
-
-        For callers that can recreate anything lost in a crash: the actor shell replays the
-        log on start and re-produces every decided event the log lacks.
-        """
-
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            if err is not None:
-                on_error(err)
-
-        for event in events:
-            topic, key, value, headers = record_for(self.settings, event)
-            self._produce(topic, key, value, headers, delivered)
-
     async def publish_one(self, event: Event) -> tuple[str, int, int]:
         """Produce one event, wait for its ack; returns where it landed (topic, partition, offset)."""
         loop = asyncio.get_running_loop()
@@ -233,10 +204,6 @@ class Publisher:
         topic, key, value, headers = record_for(self.settings, event)
         self._produce(topic, key, value, headers, delivered)
         return await done
-
-    async def publish(self, events: Iterable[Event]) -> None:
-        """Produce and wait until the broker has acknowledged every event."""
-        await asyncio.gather(*[self.send(e) for e in events])
 
     def publish_sync(self, events: Iterable[Event], timeout: float = 30.0) -> None:
         errors: list[KafkaError] = []
@@ -260,17 +227,6 @@ class Publisher:
 
         self._produce(topic, key, value, headers, delivered)
 
-    async def send_raw_async(self, topic: str, key: bytes | None, value: bytes | None,
-                             headers: list[tuple[str, bytes]]) -> None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            loop.call_soon_threadsafe(_settle, done, None if err is None else KafkaException(err))
-
-        self._produce(topic, key, value, headers, delivered)
-        await done
-
     def _produce(self, topic: str, key: bytes | None, value: bytes | None,
                  headers: list[tuple[str, str | bytes | None]] | Any, callback: Any) -> None:
         while True:
@@ -284,22 +240,9 @@ class Publisher:
         if self._producer.flush(timeout):
             raise KafkaException("delivery timed out")
 
-    async def drain(self, timeout: float = 300.0) -> None:
-        """Wait, off the event loop, until everything produced so far is acknowledged."""
-        await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
-
     def close(self) -> None:
         self.flush()
         self._closed.set()
-
-
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
 
 
 def _landed(future: asyncio.Future[tuple[str, int, int]], where: tuple[str, int, int]) -> None:

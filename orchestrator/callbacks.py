@@ -26,7 +26,6 @@ import json
 import os
 import secrets
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -258,10 +257,6 @@ def hub(settings: Settings) -> Hub:
         if key not in _hubs:
             _hubs[key] = Hub(settings)
         return _hubs[key]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def stop_hubs() -> None:

@@ -44,6 +44,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from orchestrator.config import Settings
+from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
 from orchestrator.events import Role
 from orchestrator.executors import shared_dir
@@ -108,8 +109,6 @@ class CommandRunner:
     settings: Settings
 
     async def run(self, work: Work) -> Outcome:
-        from orchestrator.executors import parse_duration
-
         try:
             timeout_s = parse_duration(self.options.get("timeout", DEFAULT_TIMEOUT)) / 1000
             cap = int(self.options.get("output_cap", OUTPUT_CAP))

@@ -30,9 +30,11 @@ import httpx
 
 from orchestrator import callbacks
 from orchestrator.config import Settings
+from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
 from orchestrator.executors.command import work_json
 from orchestrator.executors.manual import await_verdict, outcome_of
+from orchestrator.wallclock import now_ms
 from orchestrator.worker import Outcome, Work
 
 MAX_BACKOFF_S = 30.0
@@ -44,8 +46,6 @@ class HttpRunner:
     settings: Settings
 
     async def run(self, work: Work) -> Outcome:
-        from orchestrator.executors import parse_duration
-
         try:
             url = self.options["url"]
             timeout_s = parse_duration(self.options.get("timeout", "30s")) / 1000
@@ -58,7 +58,7 @@ class HttpRunner:
             return Outcome(False, f"http executor misconfigured: {exc}")
         base = (self.options.get("callback_url") or os.environ.get("ORCH_CALLBACK_URL")
                 or f"http://127.0.0.1:{self.settings.api_port}").rstrip("/")
-        expires = callbacks.now_ms() + wait_ms
+        expires = now_ms() + wait_ms
         key = await asyncio.to_thread(callbacks.secret, self.settings)
         body = {"work": work_json(work), "callback": {
             "url": f"{base}/tasks/{work.task_id}/callback",

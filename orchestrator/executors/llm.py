@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 
 from orchestrator.config import Settings
+from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
 from orchestrator.executors import command as cmd
 from orchestrator.executors.manual import outcome_of
@@ -88,8 +89,6 @@ class LlmRunner:
     settings: Settings
 
     async def run(self, work: Work) -> Outcome:
-        from orchestrator.executors import parse_duration
-
         o = self.options
         try:
             base_url, model = o["base_url"].rstrip("/"), o["model"]

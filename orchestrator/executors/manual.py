@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from orchestrator import artifacts, callbacks
 from orchestrator.config import Settings
+from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
 from orchestrator.events import Role
 from orchestrator.worker import Outcome, Work
@@ -36,8 +37,6 @@ class ManualRunner:
     settings: Settings
 
     async def run(self, work: Work) -> Outcome:
-        from orchestrator.executors import parse_duration
-
         try:
             wait_s = parse_duration(self.options.get("wait", DEFAULT_WAIT)) / 1000
         except ValueError as exc:

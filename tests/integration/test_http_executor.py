@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from servers import serving
 
-from orchestrator import callbacks
+from orchestrator import callbacks, wallclock
 from orchestrator.config import Settings
 from orchestrator.events import Executor, Role
 from orchestrator.executors import Outcome, Work, runner_for
@@ -135,10 +135,10 @@ def test_a_wrong_or_expired_token_is_rejected_and_changes_nothing(
     s, _, api, _ = env
     task = "p-1/backend/dev/FR-3"
     key = callbacks.secret(s)
-    good = callbacks.token(key, task, 1, 0, callbacks.now_ms() + 60_000)
-    expired = callbacks.token(key, task, 1, 0, callbacks.now_ms() - 1)
-    other_claim = callbacks.token(key, task, 2, 0, callbacks.now_ms() + 60_000)
-    forged = callbacks.token(b"not-the-secret", task, 1, 0, callbacks.now_ms() + 60_000)
+    good = callbacks.token(key, task, 1, 0, wallclock.now_ms() + 60_000)
+    expired = callbacks.token(key, task, 1, 0, wallclock.now_ms() - 1)
+    other_claim = callbacks.token(key, task, 2, 0, wallclock.now_ms() + 60_000)
+    forged = callbacks.token(b"not-the-secret", task, 1, 0, wallclock.now_ms() + 60_000)
     url = f"{api}/tasks/{task}/callback"
     for token, why in [(expired, "expired"), (other_claim, "does not match"), (forged, "does not match"),
                        ("garbage", "malformed")]:
@@ -146,7 +146,7 @@ def test_a_wrong_or_expired_token_is_rejected_and_changes_nothing(
         assert answer.status_code == 403 and why in answer.json()["detail"]
     # the channel holds nothing for the claim: a valid callback of another task arrives alone
     assert httpx.post(f"{api}/tasks/p-1/backend/dev/FR-4/callback", timeout=10, json={
-        "token": callbacks.token(key, "p-1/backend/dev/FR-4", 1, 0, callbacks.now_ms() + 60_000),
+        "token": callbacks.token(key, "p-1/backend/dev/FR-4", 1, 0, wallclock.now_ms() + 60_000),
         "attempt": 1, "round": 0, "ok": True}).status_code == 202
     hub = callbacks.hub(s)
     deadline = time.monotonic() + 30
