@@ -1,18 +1,8 @@
-"""Results that arrive later: an HTTP agent's callback or a person's manual verdict.
+"""Results that arrive later (an HTTP agent's callback, a person's verdict) and their tokens.
 
-Both travel the same channel: a small JSON record on the topic `<prefix>.callbacks`,
-keyed by task id, naming the (task, attempt, round) it settles. It is not an event of
-the catalog; it is the transport from the API (or the CLI) to the waiting worker, whose
-executor turns it into an `Outcome`, so the worker's pure `finish` still emits the real
-events. Every worker process runs one `Hub`: a consumer thread that reads the topic
-from the beginning (no consumer group), keeps the latest verdict per key and wakes the
-runner waiting for it; reading from the beginning means a verdict given while the worker
-was down is found when the restarted worker runs the claim again. The topic keeps
-records for a week (`RETENTION_MS`), far beyond any deadline.
-
-HTTP agents authenticate with a per-task token: `<expiry ms>.<hex HMAC-SHA256>` over
-task id, attempt, round and expiry, keyed by `ORCH_CALLBACK_SECRET` (else a random
-secret kept in `<run dir>/callback.secret`, mode 0600, shared by the local services).
+Transport, not catalog events: a JSON record on `<prefix>.callbacks` that the waiting
+worker's executor turns into an `Outcome`. Channel and token format: docs/executors.md
+("The callbacks channel").
 """
 
 from __future__ import annotations

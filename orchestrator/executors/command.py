@@ -1,30 +1,6 @@
 """The `command` executor: a process in a per-task workspace; its exit code decides.
 
-Options (all strings, from the spec's `executors` section):
-- `run` (required): the command line, split like a shell would (no shell runs it) and each
-  word formatted with `{workspace}`, `{project_dir}`, `{task_id}`, `{role}`, `{area}`,
-  `{attempt}`, `{round}`, `{requirements}` (comma-separated), `{scope}`, `{python}` (the
-  worker's interpreter) and `{cwd}` (the worker's working directory).
-- `timeout` (`10m`): then the whole process group gets SIGTERM, SIGKILL 2 s later.
-- `artifacts`: comma-separated globs relative to the workspace; matching files are attached.
-- `output_cap` (1 MiB): stdout and stderr are streamed to files in the workspace, keeping
-  the first `output_cap` bytes of each (the rest is counted and dropped, never buffered).
-- `max_artifact_bytes` (50 MiB): a declared file larger than this is left out (and said so).
-
-The workspace is `<run dir>/workspaces/<task id, sanitized>/<attempt>-<round>`; the
-project's shared directory `<ORCH_WORKSPACE_ROOT>/<project id>/project` survives every
-task and attempt of the project (dev writes code there, QA tests it, DevOps ships it);
-the root is `<run dir>/workspaces` by default, or an fsspec URL such as
-`s3://bucket/workspaces` when the workers run in different pods (see `shared_dir`).
-The task's context is in environment variables (`ORCH_TASK_ID`, `ORCH_ROLE`, `ORCH_AREA`,
-`ORCH_ATTEMPT`, `ORCH_ROUND`, `ORCH_REQUIREMENTS`, `ORCH_PROJECT_ID`, `ORCH_WORKSPACE`,
-`ORCH_PROJECT_DIR`, `ORCH_SCOPE`) and in `task.json` in the workspace.
-
-Exit code 0 passes. Otherwise: Dev -> `task.failed`; QA -> `qa.failed` with the
-requirement ids the command wrote to `failures.txt` (one per line; all of the task's if
-none); DevOps -> `devops.failed`. A DevOps command that exits 0 but writes `failed` as
-the first word of `smoke.txt` yields `smoke.failed`. A timeout, a missing binary or a bad
-template fails the task (`task.failed` / `devops.failed`) with a summary saying which.
+Options, workspace layout and what each exit means per role: docs/executors.md, section `command`.
 """
 
 from __future__ import annotations

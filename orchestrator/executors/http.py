@@ -1,21 +1,6 @@
 """The `http` executor: POST the task to an agent; the answer comes now or by callback.
 
-Options: `url` (required); `timeout` (`30s`, per request); `retries` (`4`, further tries
-after the first) with exponential `backoff` (`500ms`, doubled each time, capped at 30 s);
-`callback_url` (default `ORCH_CALLBACK_URL`, else `http://127.0.0.1:<ORCH_API_PORT>`:
-the query API's base); `wait` (`1h`: how long a 202 waits for its callback; also the
-token's lifetime).
-
-The request body is the task (`work`: the JSON of `Work`) and `callback`: `url`
-(`<callback_url>/tasks/<task id>/callback`), `token`, `expires_at` (ms), `attempt`,
-`round`. The agent answers
-- 200 with `{"ok": bool, "summary": str, "failures": [ids], "smoke_ok": bool|null,
-  "artifacts": [{"name", "media_type", "content_b64"}]}`: the outcome, at once;
-- 202: it will POST that same body plus `token`, `attempt`, `round` to the callback url;
-  the API checks the token and puts the verdict on the callbacks channel, where the
-  waiting runner finds it.
-5xx, 429 and connection errors are retried with backoff; any other 4xx, a malformed
-200, exhausted retries or no callback within `wait` fail the task with a summary.
+Options, request and answer bodies, what is retried: docs/executors.md, section `http`.
 """
 
 from __future__ import annotations
