@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from tenacity import Retrying, retry_if_exception, wait_fixed
 
 from orchestrator import codec
 from orchestrator.config import Settings
@@ -133,18 +134,18 @@ def end_offsets(consumer: Consumer, topic: str, partitions: Iterable[int],
     """The end (high watermark) of each partition, asked of its leader. Right after a topic is
     created or a broker restarts the leader may not serve yet: retriable errors are retried."""
     deadline = time.monotonic() + timeout
-    out: dict[int, int] = {}
-    for p in partitions:
-        while True:
-            try:
-                out[p] = consumer.get_watermark_offsets(TopicPartition(topic, p), 5.0, cached=False)[1]
-                break
-            except KafkaException as exc:
-                if (not exc.args[0].retriable() and exc.args[0].code() not in _LEADER_MOVING) \
-                        or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-    return out
+    retrying = Retrying(stop=lambda _: time.monotonic() > deadline, wait=wait_fixed(0.1),
+                        retry=retry_if_exception(_leader_moving), reraise=True)
+    return {p: retrying(_high_watermark, consumer, topic, p) for p in partitions}
+
+
+def _high_watermark(consumer: Consumer, topic: str, partition: int) -> int:
+    return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), 5.0, cached=False)[1])
+
+
+def _leader_moving(exc: BaseException) -> bool:
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return isinstance(error, KafkaError) and (error.retriable() or error.code() in _LEADER_MOVING)
 
 
 _LEADER_MOVING = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from orchestrator import callbacks
 from orchestrator.config import Settings
 from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
-from orchestrator.executors.command import work_json
 from orchestrator.executors.manual import await_verdict, outcome_of
+from orchestrator.executors.command import work_json
 from orchestrator.wallclock import now_ms
 from orchestrator.worker import Outcome, Work
 
@@ -50,26 +51,35 @@ class HttpRunner:
             "token": callbacks.token(key, work.task_id, work.attempt, work.round, expires),
             "expires_at": expires, "attempt": work.attempt, "round": work.round}}
         headers = {"Idempotency-Key": f"{work.task_id}#{work.attempt}.{work.round}"}
-        tries, last = 0, ""
+        retrying = AsyncRetrying(stop=stop_after_attempt(retries + 1), reraise=True,
+                                 wait=wait_exponential(multiplier=backoff_s, max=MAX_BACKOFF_S),
+                                 retry=retry_if_exception_type(_Retriable))
         async with httpx.AsyncClient(timeout=timeout_s) as client:
-            while True:
-                tries += 1
-                try:
-                    response = await client.post(url, json=body, headers=headers)
-                except httpx.HTTPError as exc:  # connect, read, timeouts
-                    last = f"{type(exc).__name__}: {exc}"
-                else:
-                    code = response.status_code
-                    if code == 200:
-                        return _answer(work, response)
-                    if code == 202:
-                        return await await_verdict(self.settings, work, wait_ms / 1000, f"agent {url}")
-                    last = f"HTTP {code}: {response.text[:200]}"
-                    if code < 500 and code != 429:
-                        return Outcome(False, f"agent {url} refused the task ({last}); not retried")
-                if tries > retries:
-                    return Outcome(False, f"agent {url} failed after {tries} tries; last: {last}")
-                await asyncio.sleep(min(backoff_s * 2 ** (tries - 1), MAX_BACKOFF_S))
+            try:
+                response: httpx.Response = await retrying(_post, client, url, body, headers)
+            except _Retriable as exc:
+                return Outcome(False, f"agent {url} failed after {retries + 1} tries; last: {exc}")
+        if response.status_code == 200:
+            return _answer(work, response)
+        if response.status_code == 202:
+            return await await_verdict(self.settings, work, wait_ms / 1000, f"agent {url}")
+        return Outcome(False, f"agent {url} refused the task (HTTP {response.status_code}: "
+                              f"{response.text[:200]}); not retried")
+
+
+class _Retriable(Exception):
+    """A 5xx, a 429 or a transport error (connect, read, timeout): worth another try."""
+
+
+async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any],
+                headers: dict[str, str]) -> httpx.Response:
+    try:
+        response = await client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise _Retriable(f"{type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise _Retriable(f"HTTP {response.status_code}: {response.text[:200]}")
+    return response
 
 
 def _answer(work: Work, response: httpx.Response) -> Outcome:

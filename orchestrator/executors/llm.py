@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from orchestrator.config import Settings
 from orchestrator.durations import parse_duration
@@ -183,19 +184,25 @@ async def _loop(client: httpx.AsyncClient, url: str, model: str, messages: list[
 
 
 async def _complete(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> dict[str, Any]:
-    for tries in range(RETRIES + 1):
-        try:
-            response = await client.post(url, json=body)
-        except httpx.TransportError:
-            if tries == RETRIES:
-                raise
-        else:
-            if (response.status_code < 500 and response.status_code != 429) or tries == RETRIES:
-                response.raise_for_status()
-                answer: dict[str, Any] = response.json()
-                return answer
-        await asyncio.sleep(0.5 * 2 ** tries)
-    raise AssertionError("unreachable")
+    retrying = AsyncRetrying(stop=stop_after_attempt(RETRIES + 1), wait=wait_exponential(multiplier=0.5),
+                             retry=retry_if_exception(_transient), reraise=True)
+    response: httpx.Response = await retrying(_post, client, url, body)
+    response.raise_for_status()
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> httpx.Response:
+    response = await client.post(url, json=body)
+    if response.status_code >= 500 or response.status_code == 429:
+        response.raise_for_status()
+    return response
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return exc.response.status_code >= 500 or exc.response.status_code == 429
+    return isinstance(exc, httpx.TransportError)
 
 
 async def _call(session: Session, call: dict[str, Any]) -> str:
