@@ -19,7 +19,7 @@ from orchestrator.config import Settings
 from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
 from orchestrator.executors.manual import await_verdict, outcome_of
-from orchestrator.executors.command import work_json
+from orchestrator.executors.workspace import work_json
 from orchestrator.wallclock import now_ms
 from orchestrator.worker import Outcome, Work
 

@@ -38,6 +38,7 @@ from orchestrator.config import Settings
 from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
 from orchestrator.executors import command as cmd
+from orchestrator.executors import workspace as place
 from orchestrator.executors.manual import outcome_of
 from orchestrator.worker import Outcome, Usage, Work
 
@@ -97,8 +98,8 @@ class LlmRunner:
             timeout_s = parse_duration(o.get("timeout", "120s")) / 1000
             command_timeout_s = parse_duration(o.get("command_timeout", "5m")) / 1000
             prices = float(o.get("cost_in_per_1k", "0")), float(o.get("cost_out_per_1k", "0"))
-            ws, shared = cmd.workspace(self.settings, work), cmd.project_dir(self.settings, work)
-            allowed = (cmd.command_line(o["command"], work, ws, shared)
+            ws, shared = place.workspace(self.settings, work), place.project_dir(self.settings, work)
+            allowed = (place.command_line(o["command"], work, ws, shared)
                        if o.get("command", "").strip() else None)
         except KeyError as exc:
             return Outcome(False, f"llm executor misconfigured: option `{exc.args[0]}` is missing")
@@ -110,12 +111,12 @@ class LlmRunner:
                 return Outcome(False, f"llm executor misconfigured: ${key_env} is not set")
             headers["Authorization"] = f"Bearer {key}"
         try:
-            pulled = await cmd.pull_project(self.settings, work, shared)
+            pulled = await place.pull_project(self.settings, work, shared)
         except Exception as exc:
             return Outcome(False, f"pulling the project directory failed: {exc!r}")
         ws.mkdir(parents=True, exist_ok=True)
         session = Session(shared.resolve(), allowed, command_timeout_s,
-                          {**os.environ, **cmd.context_env(work, ws, shared)})
+                          {**os.environ, **place.context_env(work, ws, shared)})
         messages: list[dict[str, Any]] = [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": prompt(work, shared, o.get("command", ""))}]
@@ -128,7 +129,7 @@ class LlmRunner:
         attached = (*_files(session), Attachment("transcript.json", "application/json",
                                                  (ws / "transcript.json").read_bytes()))
         try:
-            await cmd.push_project(self.settings, work, shared, pulled)
+            await place.push_project(self.settings, work, shared, pulled)
         except Exception as exc:
             return Outcome(False, f"pushing the project directory failed: {exc!r}",
                            attachments=attached, usage=usage)

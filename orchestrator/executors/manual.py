@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from orchestrator import artifacts, callbacks
+from orchestrator import artifacts, callback_hub, callbacks
 from orchestrator.config import Settings
 from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
@@ -32,7 +32,7 @@ class ManualRunner:
 
 
 async def await_verdict(settings: Settings, work: Work, wait_s: float, who: str) -> Outcome:
-    hub = await asyncio.to_thread(callbacks.hub, settings)
+    hub = await asyncio.to_thread(callback_hub.hub, settings)
     try:
         verdict = await asyncio.wait_for(hub.wait(work.task_id, work.attempt, work.round), wait_s)
     except TimeoutError:
