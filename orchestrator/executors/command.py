@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import json
-import mimetypes
 import os
 import signal
 from dataclasses import dataclass
@@ -17,8 +15,7 @@ from pathlib import Path
 
 from orchestrator.config import Settings
 from orchestrator.durations import parse_duration
-from orchestrator.envelope import Attachment
-from orchestrator.events import Role
+from orchestrator.executors.results import capped, declared, judge, tail
 from orchestrator.executors.workspace import (
     command_line,
     context_env,
@@ -93,64 +90,23 @@ class CommandRunner:
             await asyncio.wait_for(proc.wait(), timeout_s)
         except TimeoutError:
             timed_out = True
-            await _kill_group(proc)
+            await kill_group(proc)
         except asyncio.CancelledError:  # the worker lost the partition or stops
-            await _kill_group(proc)
+            await kill_group(proc)
             raise
         try:  # a grandchild that keeps the pipes open must not hold the task forever
             sizes = tuple(await asyncio.wait_for(drains, KILL_GRACE_S * 5))
         except TimeoutError:
-            await _kill_group(proc)
+            await kill_group(proc)
             sizes = ((ws / "stdout.txt").stat().st_size, (ws / "stderr.txt").stat().st_size)
-        attached = [_capped(ws / "stdout.txt", sizes[0], cap), _capped(ws / "stderr.txt", sizes[1], cap)]
+        attached = [capped(ws / "stdout.txt", sizes[0], cap), capped(ws / "stderr.txt", sizes[1], cap)]
         files, skipped = declared(ws, self.options.get("artifacts", ""), max_file)
         attached.extend(files)
         note = f"; left out (over {max_file} bytes): {', '.join(skipped)}" if skipped else ""
         if timed_out:
             return Outcome(False, f"timed out after {timeout_s:g}s; process group killed{note}",
                            attachments=tuple(attached))
-        return judge(work, ws, proc.returncode or 0, _tail(ws / "stderr.txt"), tuple(attached), note)
-
-
-def judge(work: Work, ws: Path, code: int, stderr_tail: str, attached: tuple[Attachment, ...],
-          note: str = "") -> Outcome:
-    if work.role == Role.QA:
-        if code == 0:
-            return Outcome(True, f"{len(work.requirement_ids)} requirement(s) passed{note}",
-                           attachments=attached)
-        listed = _words(ws / "failures.txt")
-        failures = tuple(r for r in work.requirement_ids if r in listed) or work.requirement_ids
-        return Outcome(False, f"exit {code}: failed {', '.join(failures)}{note}",
-                       failures=failures, attachments=attached)
-    if code != 0:
-        return Outcome(False, f"exit {code}: {stderr_tail or 'no stderr'}{note}", attachments=attached)
-    if work.role == Role.DEVOPS:
-        smoke = _words(ws / "smoke.txt")
-        smoke_ok = None if not smoke else smoke[0].lower() != "failed"
-        verdict = {None: "no smoke verdict", True: "smoke passed", False: "smoke failed"}[smoke_ok]
-        return Outcome(True, f"deployed {work.scope.value if work.scope else ''}; {verdict}{note}",
-                       smoke_ok=smoke_ok, attachments=attached)
-    return Outcome(True, f"exit 0{note}", attachments=attached)
-
-
-def declared(ws: Path, patterns: str, max_bytes: int) -> tuple[list[Attachment], list[str]]:
-    """Files matching the comma-separated globs, inside the workspace only."""
-    found: dict[Path, None] = {}
-    root = ws.resolve()
-    for pattern in (p.strip() for p in patterns.split(",") if p.strip()):
-        for hit in sorted(glob.glob(pattern, root_dir=root, recursive=True)):
-            path = (root / hit).resolve()
-            if path.is_file() and path.is_relative_to(root):
-                found[path] = None
-    out, skipped = [], []
-    for path in found:
-        rel = path.relative_to(root).as_posix()
-        if path.stat().st_size > max_bytes:
-            skipped.append(rel)
-            continue
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        out.append(Attachment(rel, kind, path.read_bytes()))
-    return out, skipped
+        return judge(work, ws, proc.returncode or 0, tail(ws / "stderr.txt"), tuple(attached), note)
 
 
 async def _drain(stream: asyncio.StreamReader, path: Path, cap: int) -> int:
@@ -164,14 +120,7 @@ async def _drain(stream: asyncio.StreamReader, path: Path, cap: int) -> int:
     return total
 
 
-def _capped(path: Path, total: int, cap: int) -> Attachment:
-    content = path.read_bytes()
-    if total > cap:
-        content += f"\n[truncated: {total} bytes written, the first {cap} kept]\n".encode()
-    return Attachment(path.name, "text/plain", content)
-
-
-async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+async def kill_group(proc: asyncio.subprocess.Process) -> None:
     for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, 10.0)):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
@@ -183,21 +132,3 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         return
-
-
-def _words(path: Path) -> list[str]:
-    try:
-        return path.read_text(errors="replace").split()
-    except FileNotFoundError:
-        return []
-
-
-def _tail(path: Path, limit: int = 300) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(f.tell() - limit, 0))
-            lines = f.read().decode(errors="replace").strip().splitlines()
-    except FileNotFoundError:
-        return ""
-    return lines[-1] if lines else ""
