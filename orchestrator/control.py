@@ -7,9 +7,10 @@ the project. Every actor treats a repeat as nothing new, so a retried request is
 
 from __future__ import annotations
 
+import time
+
 from orchestrator.envelope import Actor, Event, derive_id
 from orchestrator.events import ProjectCancelled, ProjectPaused, ProjectResumed, Role
-from orchestrator.wallclock import now_ms as wallclock_ms
 
 ACTIONS: dict[str, type[ProjectPaused | ProjectResumed | ProjectCancelled]] = {
     "pause": ProjectPaused, "resume": ProjectResumed, "cancel": ProjectCancelled}
@@ -31,7 +32,7 @@ def event(action: str, project_id: str, request_id: str, status: str, reason: st
         raise Refused(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
     if status not in ALLOWED[action]:
         raise Refused(f"cannot {action} project {project_id}: it is {status}")
-    at = wallclock_ms() if now_ms is None else now_ms
+    at = int(time.time() * 1000) if now_ms is None else now_ms
     payload = ACTIONS[action](reason)
     return Event(derive_id(project_id, f"project.{action}", at), project_id, request_id, None, at,
                  Actor(Role.CLIENT, None, who), payload)
