@@ -17,6 +17,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from tenacity import Retrying, retry_if_exception, wait_fixed
 
 from orchestrator import codec
 from orchestrator.config import Settings
@@ -133,18 +134,18 @@ def end_offsets(consumer: Consumer, topic: str, partitions: Iterable[int],
     """The end (high watermark) of each partition, asked of its leader. Right after a topic is
     created or a broker restarts the leader may not serve yet: retriable errors are retried."""
     deadline = time.monotonic() + timeout
-    out: dict[int, int] = {}
-    for p in partitions:
-        while True:
-            try:
-                out[p] = consumer.get_watermark_offsets(TopicPartition(topic, p), 5.0, cached=False)[1]
-                break
-            except KafkaException as exc:
-                if (not exc.args[0].retriable() and exc.args[0].code() not in _LEADER_MOVING) \
-                        or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-    return out
+    retrying = Retrying(stop=lambda _: time.monotonic() > deadline, wait=wait_fixed(0.1),
+                        retry=retry_if_exception(_leader_moving), reraise=True)
+    return {p: retrying(_high_watermark, consumer, topic, p) for p in partitions}
+
+
+def _high_watermark(consumer: Consumer, topic: str, partition: int) -> int:
+    return int(consumer.get_watermark_offsets(TopicPartition(topic, partition), 5.0, cached=False)[1])
+
+
+def _leader_moving(exc: BaseException) -> bool:
+    error = exc.args[0] if isinstance(exc, KafkaException) and exc.args else None
+    return isinstance(error, KafkaError) and (error.retriable() or error.code() in _LEADER_MOVING)
 
 
 _LEADER_MOVING = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
@@ -189,35 +190,6 @@ class Publisher:
         while not self._closed.is_set():
             self._producer.poll(0.05)
 
-    def send(self, event: Event) -> asyncio.Future[None]:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            if err is None:
-                loop.call_soon_threadsafe(_settle, done, None)
-            else:
-                loop.call_soon_threadsafe(_settle, done, KafkaException(err))
-
-        topic, key, value, headers = record_for(self.settings, event)
-        self._produce(topic, key, value, headers, delivered)
-        return done
-
-    def emit(self, events: Iterable[Event], on_error: Callable[[KafkaError], None]) -> None:
-        """Produce without waiting for acks; `on_error` (poll thread) hears of a failed delivery.
-
-        For callers that can recreate anything lost in a crash: the actor shell replays the
-        log on start and re-produces every decided event the log lacks.
-        """
-
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            if err is not None:
-                on_error(err)
-
-        for event in events:
-            topic, key, value, headers = record_for(self.settings, event)
-            self._produce(topic, key, value, headers, delivered)
-
     async def publish_one(self, event: Event) -> tuple[str, int, int]:
         """Produce one event, wait for its ack; returns where it landed (topic, partition, offset)."""
         loop = asyncio.get_running_loop()
@@ -233,10 +205,6 @@ class Publisher:
         topic, key, value, headers = record_for(self.settings, event)
         self._produce(topic, key, value, headers, delivered)
         return await done
-
-    async def publish(self, events: Iterable[Event]) -> None:
-        """Produce and wait until the broker has acknowledged every event."""
-        await asyncio.gather(*[self.send(e) for e in events])
 
     def publish_sync(self, events: Iterable[Event], timeout: float = 30.0) -> None:
         errors: list[KafkaError] = []
@@ -260,17 +228,6 @@ class Publisher:
 
         self._produce(topic, key, value, headers, delivered)
 
-    async def send_raw_async(self, topic: str, key: bytes | None, value: bytes | None,
-                             headers: list[tuple[str, bytes]]) -> None:
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            loop.call_soon_threadsafe(_settle, done, None if err is None else KafkaException(err))
-
-        self._produce(topic, key, value, headers, delivered)
-        await done
-
     def _produce(self, topic: str, key: bytes | None, value: bytes | None,
                  headers: list[tuple[str, str | bytes | None]] | Any, callback: Any) -> None:
         while True:
@@ -284,22 +241,9 @@ class Publisher:
         if self._producer.flush(timeout):
             raise KafkaException("delivery timed out")
 
-    async def drain(self, timeout: float = 300.0) -> None:
-        """Wait, off the event loop, until everything produced so far is acknowledged."""
-        await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
-
     def close(self) -> None:
         self.flush()
         self._closed.set()
-
-
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
 
 
 def _landed(future: asyncio.Future[tuple[str, int, int]], where: tuple[str, int, int]) -> None:

@@ -1,23 +1,12 @@
-"""Results that arrive later: an HTTP agent's callback or a person's manual verdict.
+"""Results that arrive later (an HTTP agent's callback, a person's verdict) and their tokens.
 
-Both travel the same channel: a small JSON record on the topic `<prefix>.callbacks`,
-keyed by task id, naming the (task, attempt, round) it settles. It is not an event of
-the catalog; it is the transport from the API (or the CLI) to the waiting worker, whose
-executor turns it into an `Outcome`, so the worker's pure `finish` still emits the real
-events. Every worker process runs one `Hub`: a consumer thread that reads the topic
-from the beginning (no consumer group), keeps the latest verdict per key and wakes the
-runner waiting for it; reading from the beginning means a verdict given while the worker
-was down is found when the restarted worker runs the claim again. The topic keeps
-records for a week (`RETENTION_MS`), far beyond any deadline.
-
-HTTP agents authenticate with a per-task token: `<expiry ms>.<hex HMAC-SHA256>` over
-task id, attempt, round and expiry, keyed by `ORCH_CALLBACK_SECRET` (else a random
-secret kept in `<run dir>/callback.secret`, mode 0600, shared by the local services).
+Transport, not catalog events: a JSON record on `<prefix>.callbacks` that the waiting
+worker's executor turns into an `Outcome`. Channel and token format: docs/executors.md
+("The callbacks channel").
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import contextlib
 import hashlib
@@ -25,13 +14,11 @@ import hmac
 import json
 import os
 import secrets
-import threading
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import KafkaError, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from orchestrator.bus import client_config
@@ -171,103 +158,3 @@ def publish(settings: Settings, verdict: Verdict, timeout: float = 30.0) -> tupl
     if left or errors or not landed:
         raise RuntimeError(f"callback for {verdict.task_id} not delivered: {errors or 'timeout'}")
     return landed[0]
-
-
-# -- the waiting side -----------------------------------------------------------------
-
-
-class Hub:
-    """Reads the callbacks topic from the beginning and wakes whoever waits for a key."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.seen: dict[tuple[str, int, int], Verdict] = {}
-        self.waiters: dict[tuple[str, int, int], list[tuple[asyncio.AbstractEventLoop,
-                                                            asyncio.Future[Verdict]]]] = {}
-        self.guard = threading.Lock()
-        self.stopping = threading.Event()
-        ensure_topic(settings)
-        self.thread = threading.Thread(target=self._run, name="callbacks-hub", daemon=True)
-        self.thread.start()
-
-    async def wait(self, task_id: str, attempt: int, round: int) -> Verdict:
-        key = (task_id, attempt, round)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Verdict] = loop.create_future()
-        with self.guard:
-            found = self.seen.get(key)
-            if found is None:
-                self.waiters.setdefault(key, []).append((loop, future))
-        if found is not None:
-            return found
-        try:
-            return await future
-        finally:
-            with self.guard:
-                left = [w for w in self.waiters.get(key, []) if w[1] is not future]
-                if left:
-                    self.waiters[key] = left
-                else:
-                    self.waiters.pop(key, None)
-
-    def _run(self) -> None:
-        consumer = Consumer(client_config(self.settings, **{
-            "group.id": f"{self.settings.topic_prefix}-callbacks-unused",
-            "enable.auto.commit": False, "auto.offset.reset": "earliest"}))
-        try:
-            consumer.assign([TopicPartition(topic(self.settings), 0, 0)])
-            while not self.stopping.is_set():
-                msg = consumer.poll(0.5)
-                if msg is None or msg.error():
-                    continue
-                try:
-                    verdict = Verdict.decode(msg.value() or b"")
-                except (ValueError, KeyError, TypeError):
-                    continue
-                self._settle(verdict)
-        finally:
-            consumer.close()
-
-    def _settle(self, verdict: Verdict) -> None:
-        with self.guard:
-            if verdict.key in self.seen:  # the first verdict of a claim wins
-                return
-            self.seen[verdict.key] = verdict
-            waiting = self.waiters.pop(verdict.key, [])
-        for loop, future in waiting:
-            loop.call_soon_threadsafe(_resolve, future, verdict)
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=5)
-
-
-def _resolve(future: asyncio.Future[Verdict], verdict: Verdict) -> None:
-    if not future.done():
-        future.set_result(verdict)
-
-
-_hubs: dict[tuple[str, str], Hub] = {}
-_hubs_guard = threading.Lock()
-
-
-def hub(settings: Settings) -> Hub:
-    """The process's hub for these servers and topic prefix (started on first use)."""
-    key = (settings.bootstrap, topic(settings))
-    with _hubs_guard:
-        if key not in _hubs:
-            _hubs[key] = Hub(settings)
-        return _hubs[key]
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def stop_hubs() -> None:
-    """Stop every hub of this process (tests; a service's daemon thread ends with it)."""
-    with _hubs_guard:
-        found = list(_hubs.values())
-        _hubs.clear()
-    for one in found:
-        one.stop()

@@ -16,20 +16,22 @@ from orchestrator.config import Settings
 from orchestrator.envelope import Actor, Event, derive_id
 from orchestrator.events import Role, SpecSubmitted
 from orchestrator.position import Token
+from orchestrator.wallclock import now_ms
 
 TERMINAL = {"project.completed", "project.blocked", "spec.rejected"}
 
 
 def submission(document: bytes, filename: str | None = None, request_id: str | None = None,
-               tenant: str | None = None) -> Event:
+               tenant: str | None = None, via: str = "cli") -> Event:
+    """The one builder of `spec.submitted` (CLI, API, a raw document on the ingestion topic)."""
     request_id = request_id or str(uuid.uuid4())
     return Event(
         event_id=derive_id(request_id, "spec.submitted"),
         project_id="",
         request_id=request_id,
         causation_id=None,
-        occurred_at=int(time.time() * 1000),
-        actor=Actor(Role.CLIENT, None, "cli"),
+        occurred_at=now_ms(),
+        actor=Actor(Role.CLIENT, None, via),
         payload=SpecSubmitted(document=document, filename=filename),
         tenant=tenant,
     )

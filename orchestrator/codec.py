@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import io
-import json
 import types
 import typing
 from collections.abc import Callable
@@ -28,6 +27,8 @@ from orchestrator.schemas import fingerprint_of, load_current, writer_schemas
 
 MARKER = b"\xc3\x01"
 HEADER_LEN = 10
+CONFLUENT_MAGIC = b"\x00"
+CONFLUENT_HEADER_LEN = 5  # magic byte + big-endian int32 schema id
 
 Convert = Callable[[Any], Any]
 
@@ -139,7 +140,9 @@ def encode(event: Event, registry_url: str | None = None, topic: str = "") -> by
     """The event's record value: single-object encoding, or with a registry the Confluent
     format (schema registered under `<topic>-value`). `bus.record_for` picks from settings."""
     if registry_url:
-        data = _serializer(registry_url, topic)(event, _context(topic))
+        from orchestrator import codec_confluent as confluent
+
+        data = confluent.serializer(registry_url, topic)(event, confluent.context(topic))
         assert data is not None
         return bytes(data)
     fp, schema = _current()
@@ -156,8 +159,10 @@ def decode(data: bytes | None, registry_url: str | None = None) -> Event:
     if not data:
         raise DecodeError("empty record")
     if data[:1] == CONFLUENT_MAGIC and len(data) > CONFLUENT_HEADER_LEN:
+        from orchestrator import codec_confluent as confluent
+
         schema_id = int.from_bytes(data[1:CONFLUENT_HEADER_LEN], "big")
-        writer = _registry_schema(registry_url or _env_registry_url(), schema_id)
+        writer = confluent.writer_schema(registry_url or confluent.env_registry_url(), schema_id)
         return _read_body(data, CONFLUENT_HEADER_LEN, writer, None)
     if len(data) < HEADER_LEN or data[:2] != MARKER:
         raise DecodeError("not Avro single-object encoding (no C3 01 marker) nor the Confluent format")
@@ -198,63 +203,3 @@ def headers(event: Event) -> list[tuple[str, bytes]]:
     if role:
         out.append(("role", str(role).encode()))
     return out
-
-
-# ----------------------------------------------------------------- the Confluent format
-
-CONFLUENT_MAGIC = b"\x00"
-CONFLUENT_HEADER_LEN = 5  # magic byte + big-endian int32 schema id
-
-
-class RegistryUnavailable(RuntimeError):
-    """The registry could not be asked: not the record's fault, so never a dead letter."""
-
-
-@cache
-def _env_registry_url() -> str | None:
-    from orchestrator import config
-
-    return config.load().schema_registry_url
-
-
-@cache
-def _registry(url: str) -> Any:
-    from confluent_kafka.schema_registry import SchemaRegistryClient
-
-    return SchemaRegistryClient.new_client({"url": url})
-
-
-def _context(topic: str) -> Any:
-    from confluent_kafka.serialization import MessageField, SerializationContext
-
-    return SerializationContext(topic, MessageField.VALUE)
-
-
-@cache
-def _serializer(url: str, topic: str) -> Any:
-    from confluent_kafka.schema_registry.avro import AvroSerializer
-
-    schema = json.dumps(load_current())
-    return AvroSerializer(_registry(url), schema, lambda e, _ctx: to_dict(e))
-
-
-@cache
-def _registry_schema(url: str | None, schema_id: int) -> Any:
-    """The writer schema registered under `schema_id`, parsed; asked once per process."""
-    from confluent_kafka.schema_registry.error import SchemaRegistryError
-
-    if not url:
-        raise DecodeError(f"Confluent-format record (schema id {schema_id}) but no "
-                          "ORCH_SCHEMA_REGISTRY_URL to resolve it")
-    try:
-        found = _registry(url).get_schema(schema_id)
-    except SchemaRegistryError as exc:
-        if exc.http_status_code == 404:
-            raise DecodeError(f"schema id {schema_id} is not in the registry") from exc
-        raise RegistryUnavailable(f"{url}: {exc}") from exc
-    except Exception as exc:  # transport errors of the HTTP client
-        raise RegistryUnavailable(f"{url}: {exc!r}") from exc
-    try:
-        return parse_schema(json.loads(found.schema_str))
-    except (ValueError, TypeError) as exc:
-        raise DecodeError(f"schema id {schema_id} is not an Avro schema: {exc}") from exc

@@ -17,6 +17,7 @@ from orchestrator import client
 from orchestrator.actors import ACTORS as ACTOR_SERVICES
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
+from orchestrator.wallclock import now_ms
 
 
 @dataclass
@@ -138,7 +139,7 @@ def summarize(events: list[Event]) -> dict[str, object]:
 
 def run(settings: Settings, spec: Path, timeout: float, echo: bool = True) -> tuple[str, list[Event]]:
     """Submit `spec` and follow it to its outcome; returns (terminal type, events)."""
-    since = int(time.time() * 1000) - 1000
+    since = now_ms() - 1000
     submitted = client.submit(settings, spec)
     seen: dict[str, Event] = {}
     outcome = "timeout"

@@ -12,7 +12,6 @@ changelog holds.
 from __future__ import annotations
 
 import hashlib
-import heapq
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 
 from orchestrator.decider import Decider
 from orchestrator.envelope import Event, Tick
+from orchestrator.timers import Timers
 
 FINISHED_KEPT = 20_000  # recently terminal keys remembered in memory
 
@@ -57,8 +57,7 @@ class Runtime:
         self.finished: OrderedDict[str, None] = OrderedDict()
         self.dirty: dict[str, int] = {}  # key -> partition, for the keys changed since the last commit
         self._undo: dict[str, Entry | None] = {}
-        self._timers: list[tuple[int, str]] = []
-        self._next: dict[str, int] = {}
+        self.timers = Timers()
 
     # -- reading -----------------------------------------------------------------------
     def state(self, key: str) -> Any:
@@ -108,7 +107,7 @@ class Runtime:
         self.dirty[step.key] = entry.partition
         if self.decider.is_terminal(state):
             self.entries.pop(step.key, None)
-            self._next.pop(step.key, None)
+            self.timers.drop(step.key)
             self.mark_finished(step.key)
             return fresh
         interesting = self.decider.interests
@@ -130,7 +129,7 @@ class Runtime:
         self.dirty[key] = partition
         if self.decider.is_terminal(state):
             self.entries.pop(key, None)
-            self._next.pop(key, None)
+            self.timers.drop(key)
             self.mark_finished(key)
             return
         entry.state = state
@@ -141,30 +140,10 @@ class Runtime:
     # -- time --------------------------------------------------------------------------
     def due_keys(self, now: int) -> list[str]:
         """Keys whose next timer is due at `now` (each at most once per call)."""
-        out: list[str] = []
-        while self._timers and self._timers[0][0] <= now:
-            at, key = heapq.heappop(self._timers)
-            if self._next.get(key) == at and key in self.entries:
-                del self._next[key]
-                out.append(key)
-        return out
+        return self.timers.pop_due(now, self.entries)
 
     def _schedule(self, key: str, state: Any) -> None:
-        at = self.due(state) if self.due is not None else None
-        if at is None:
-            self._next.pop(key, None)
-        elif self._next.get(key) != at:
-            self._next[key] = at
-            heapq.heappush(self._timers, (at, key))
-            if len(self._timers) > 2 * len(self._next) + 1024:
-                self._compact()
-
-    def _compact(self) -> None:
-        """Drop the timers that moved on or whose key ended: the heap stays the size of the
-        live keys instead of growing with every deadline ever moved (a Monitor after a
-        million events held most of its memory there)."""
-        self._timers = [(at, key) for key, at in self._next.items()]
-        heapq.heapify(self._timers)
+        self.timers.set(key, self.due(state) if self.due is not None else None)
 
     # -- commit, rollback, restore -----------------------------------------------------
     def changes(self) -> list[tuple[str, int, Entry | None]]:
@@ -207,7 +186,7 @@ class Runtime:
         """Drop every key of `partitions` (they were revoked: another instance owns them now)."""
         for key in [k for k, e in self.entries.items() if e.partition in partitions]:
             del self.entries[key]
-            self._next.pop(key, None)
+            self.timers.drop(key)
 
     def _remember(self, key: str) -> None:
         if key not in self._undo:

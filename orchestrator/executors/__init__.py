@@ -15,20 +15,18 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import re
 from dataclasses import dataclass
 from typing import Protocol
 
 from orchestrator.config import Settings
+from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
 from orchestrator.events import Executor, Role
 from orchestrator.worker import Outcome, Work
 
-__all__ = ["Outcome", "Runner", "SimulatedRunner", "Work", "parse_duration", "runner_for"]
+__all__ = ["Outcome", "Runner", "SimulatedRunner", "Work", "runner_for"]
 
 KINDS = ("simulated", "command", "http", "manual", "llm")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 
 
 class Runner(Protocol):
@@ -115,14 +113,6 @@ def simulate(
             if failing:
                 return Outcome(False, f"simulated failure on {', '.join(failing)}")
             return Outcome(True, f"implemented {', '.join(work.requirement_ids) or work.task_id}")
-
-
-def parse_duration(text: str) -> int:
-    """Milliseconds in `150ms`, `2s`, `1.5m`, `1h` (a bare number is seconds)."""
-    found = _DURATION.match(text)
-    if found is None:
-        raise ValueError(f"duration {text!r} is not like 0s, 150ms, 2s, 5m or 1h")
-    return int(float(found.group(1)) * _UNIT_MS[found.group(2) or "s"])
 
 
 def _rate(options: dict[str, str], name: str) -> float:

@@ -1,105 +1,36 @@
 """The `command` executor: a process in a per-task workspace; its exit code decides.
 
-Options (all strings, from the spec's `executors` section):
-- `run` (required): the command line, split like a shell would (no shell runs it) and each
-  word formatted with `{workspace}`, `{project_dir}`, `{task_id}`, `{role}`, `{area}`,
-  `{attempt}`, `{round}`, `{requirements}` (comma-separated), `{scope}`, `{python}` (the
-  worker's interpreter) and `{cwd}` (the worker's working directory).
-- `timeout` (`10m`): then the whole process group gets SIGTERM, SIGKILL 2 s later.
-- `artifacts`: comma-separated globs relative to the workspace; matching files are attached.
-- `output_cap` (1 MiB): stdout and stderr are streamed to files in the workspace, keeping
-  the first `output_cap` bytes of each (the rest is counted and dropped, never buffered).
-- `max_artifact_bytes` (50 MiB): a declared file larger than this is left out (and said so).
-
-The workspace is `<run dir>/workspaces/<task id, sanitized>/<attempt>-<round>`; the
-project's shared directory `<ORCH_WORKSPACE_ROOT>/<project id>/project` survives every
-task and attempt of the project (dev writes code there, QA tests it, DevOps ships it);
-the root is `<run dir>/workspaces` by default, or an fsspec URL such as
-`s3://bucket/workspaces` when the workers run in different pods (see `shared_dir`).
-The task's context is in environment variables (`ORCH_TASK_ID`, `ORCH_ROLE`, `ORCH_AREA`,
-`ORCH_ATTEMPT`, `ORCH_ROUND`, `ORCH_REQUIREMENTS`, `ORCH_PROJECT_ID`, `ORCH_WORKSPACE`,
-`ORCH_PROJECT_DIR`, `ORCH_SCOPE`) and in `task.json` in the workspace.
-
-Exit code 0 passes. Otherwise: Dev -> `task.failed`; QA -> `qa.failed` with the
-requirement ids the command wrote to `failures.txt` (one per line; all of the task's if
-none); DevOps -> `devops.failed`. A DevOps command that exits 0 but writes `failed` as
-the first word of `smoke.txt` yields `smoke.failed`. A timeout, a missing binary or a bad
-template fails the task (`task.failed` / `devops.failed`) with a summary saying which.
+Options, workspace layout and what each exit means per role: docs/executors.md, section `command`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import json
-import mimetypes
 import os
-import re
-import shlex
-import shutil
 import signal
-import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.config import Settings
-from orchestrator.envelope import Attachment
-from orchestrator.events import Role
-from orchestrator.executors import shared_dir
+from orchestrator.durations import parse_duration
+from orchestrator.executors.results import capped, declared, judge, tail
+from orchestrator.executors.workspace import (
+    command_line,
+    context_env,
+    project_dir,
+    pull_project,
+    push_project,
+    work_json,
+    workspace,
+)
 from orchestrator.worker import Outcome, Work
 
 DEFAULT_TIMEOUT = "10m"
 OUTPUT_CAP = 1024 * 1024
 MAX_ARTIFACT_BYTES = 50 * 1024 * 1024
 KILL_GRACE_S = 2.0
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def sanitize(name: str) -> str:
-    return _UNSAFE.sub("_", name).strip("._") or "task"
-
-
-def project_dir(settings: Settings, work: Work) -> Path:
-    """The directory the command sees as the project's: the shared one on a local root,
-    else this task's private copy of the remote one (see `shared_dir`)."""
-    if shared_dir.is_remote(settings.workspaces):
-        return workspace(settings, work).with_name(f"{work.attempt}-{work.round}.project")
-    return Path(settings.workspaces) / sanitize(work.project_id) / "project"
-
-
-async def pull_project(settings: Settings, work: Work, local: Path) -> shared_dir.Manifest | None:
-    """Before the command: the remote project directory copied into `local` (None: local root)."""
-    local_root = not shared_dir.is_remote(settings.workspaces)
-    if local_root:
-        local.mkdir(parents=True, exist_ok=True)
-        return None
-    shutil.rmtree(local, ignore_errors=True)  # a redelivered task starts from the remote state
-    remote = shared_dir.remote_prefix(settings.workspaces, sanitize(work.project_id))
-    return await asyncio.to_thread(shared_dir.pull, remote, local)
-
-
-async def push_project(settings: Settings, work: Work, local: Path,
-                       pulled: shared_dir.Manifest | None) -> None:
-    if pulled is not None:
-        remote = shared_dir.remote_prefix(settings.workspaces, sanitize(work.project_id))
-        await asyncio.to_thread(shared_dir.push, local, remote, pulled)
-
-
-def workspace(settings: Settings, work: Work) -> Path:
-    """The task's own scratch directory: always local (its outputs become artifacts)."""
-    return (settings.run_dir.resolve() / "workspaces" / sanitize(work.task_id)
-            / f"{work.attempt}-{work.round}")
-
-
-def work_json(work: Work) -> dict[str, object]:
-    body = asdict(work)
-    body["role"] = work.role.value
-    body["scope"] = work.scope.value if work.scope else None
-    body["requirement_ids"] = list(work.requirement_ids)
-    body["executor"] = {"role": work.executor.role.value, "kind": work.executor.kind,
-                        "area": work.executor.area, "options": dict(work.executor.options)}
-    return body
 
 
 @dataclass(frozen=True)
@@ -108,8 +39,6 @@ class CommandRunner:
     settings: Settings
 
     async def run(self, work: Work) -> Outcome:
-        from orchestrator.executors import parse_duration
-
         try:
             timeout_s = parse_duration(self.options.get("timeout", DEFAULT_TIMEOUT)) / 1000
             cap = int(self.options.get("output_cap", OUTPUT_CAP))
@@ -161,87 +90,23 @@ class CommandRunner:
             await asyncio.wait_for(proc.wait(), timeout_s)
         except TimeoutError:
             timed_out = True
-            await _kill_group(proc)
+            await kill_group(proc)
         except asyncio.CancelledError:  # the worker lost the partition or stops
-            await _kill_group(proc)
+            await kill_group(proc)
             raise
         try:  # a grandchild that keeps the pipes open must not hold the task forever
             sizes = tuple(await asyncio.wait_for(drains, KILL_GRACE_S * 5))
         except TimeoutError:
-            await _kill_group(proc)
+            await kill_group(proc)
             sizes = ((ws / "stdout.txt").stat().st_size, (ws / "stderr.txt").stat().st_size)
-        attached = [_capped(ws / "stdout.txt", sizes[0], cap), _capped(ws / "stderr.txt", sizes[1], cap)]
+        attached = [capped(ws / "stdout.txt", sizes[0], cap), capped(ws / "stderr.txt", sizes[1], cap)]
         files, skipped = declared(ws, self.options.get("artifacts", ""), max_file)
         attached.extend(files)
         note = f"; left out (over {max_file} bytes): {', '.join(skipped)}" if skipped else ""
         if timed_out:
             return Outcome(False, f"timed out after {timeout_s:g}s; process group killed{note}",
                            attachments=tuple(attached))
-        return judge(work, ws, proc.returncode or 0, _tail(ws / "stderr.txt"), tuple(attached), note)
-
-
-def command_line(template: str, work: Work, ws: Path, shared: Path) -> list[str]:
-    values = {
-        "workspace": str(ws), "project_dir": str(shared), "task_id": work.task_id,
-        "role": work.role.value, "area": work.area, "attempt": work.attempt, "round": work.round,
-        "requirements": ",".join(work.requirement_ids), "scope": work.scope.value if work.scope else "",
-        "python": sys.executable, "cwd": os.getcwd(), "project_id": work.project_id,
-    }
-    words = [word.format_map(values) for word in shlex.split(template)]
-    if not words:
-        raise ValueError("option `run` is empty")
-    return words
-
-
-def context_env(work: Work, ws: Path, shared: Path) -> dict[str, str]:
-    return {
-        "ORCH_TASK_ID": work.task_id, "ORCH_ROLE": work.role.value, "ORCH_AREA": work.area,
-        "ORCH_ATTEMPT": str(work.attempt), "ORCH_ROUND": str(work.round),
-        "ORCH_REQUIREMENTS": ",".join(work.requirement_ids), "ORCH_PROJECT_ID": work.project_id,
-        "ORCH_REQUEST_ID": work.request_id, "ORCH_WORKSPACE": str(ws), "ORCH_PROJECT_DIR": str(shared),
-        "ORCH_SCOPE": work.scope.value if work.scope else "",
-    }
-
-
-def judge(work: Work, ws: Path, code: int, stderr_tail: str, attached: tuple[Attachment, ...],
-          note: str = "") -> Outcome:
-    if work.role == Role.QA:
-        if code == 0:
-            return Outcome(True, f"{len(work.requirement_ids)} requirement(s) passed{note}",
-                           attachments=attached)
-        listed = _words(ws / "failures.txt")
-        failures = tuple(r for r in work.requirement_ids if r in listed) or work.requirement_ids
-        return Outcome(False, f"exit {code}: failed {', '.join(failures)}{note}",
-                       failures=failures, attachments=attached)
-    if code != 0:
-        return Outcome(False, f"exit {code}: {stderr_tail or 'no stderr'}{note}", attachments=attached)
-    if work.role == Role.DEVOPS:
-        smoke = _words(ws / "smoke.txt")
-        smoke_ok = None if not smoke else smoke[0].lower() != "failed"
-        verdict = {None: "no smoke verdict", True: "smoke passed", False: "smoke failed"}[smoke_ok]
-        return Outcome(True, f"deployed {work.scope.value if work.scope else ''}; {verdict}{note}",
-                       smoke_ok=smoke_ok, attachments=attached)
-    return Outcome(True, f"exit 0{note}", attachments=attached)
-
-
-def declared(ws: Path, patterns: str, max_bytes: int) -> tuple[list[Attachment], list[str]]:
-    """Files matching the comma-separated globs, inside the workspace only."""
-    found: dict[Path, None] = {}
-    root = ws.resolve()
-    for pattern in (p.strip() for p in patterns.split(",") if p.strip()):
-        for hit in sorted(glob.glob(pattern, root_dir=root, recursive=True)):
-            path = (root / hit).resolve()
-            if path.is_file() and path.is_relative_to(root):
-                found[path] = None
-    out, skipped = [], []
-    for path in found:
-        rel = path.relative_to(root).as_posix()
-        if path.stat().st_size > max_bytes:
-            skipped.append(rel)
-            continue
-        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        out.append(Attachment(rel, kind, path.read_bytes()))
-    return out, skipped
+        return judge(work, ws, proc.returncode or 0, tail(ws / "stderr.txt"), tuple(attached), note)
 
 
 async def _drain(stream: asyncio.StreamReader, path: Path, cap: int) -> int:
@@ -255,14 +120,7 @@ async def _drain(stream: asyncio.StreamReader, path: Path, cap: int) -> int:
     return total
 
 
-def _capped(path: Path, total: int, cap: int) -> Attachment:
-    content = path.read_bytes()
-    if total > cap:
-        content += f"\n[truncated: {total} bytes written, the first {cap} kept]\n".encode()
-    return Attachment(path.name, "text/plain", content)
-
-
-async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+async def kill_group(proc: asyncio.subprocess.Process) -> None:
     for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, 10.0)):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
@@ -274,21 +132,3 @@ async def _kill_group(proc: asyncio.subprocess.Process) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
         return
-
-
-def _words(path: Path) -> list[str]:
-    try:
-        return path.read_text(errors="replace").split()
-    except FileNotFoundError:
-        return []
-
-
-def _tail(path: Path, limit: int = 300) -> str:
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(f.tell() - limit, 0))
-            lines = f.read().decode(errors="replace").strip().splitlines()
-    except FileNotFoundError:
-        return ""
-    return lines[-1] if lines else ""

@@ -1,21 +1,6 @@
 """The `http` executor: POST the task to an agent; the answer comes now or by callback.
 
-Options: `url` (required); `timeout` (`30s`, per request); `retries` (`4`, further tries
-after the first) with exponential `backoff` (`500ms`, doubled each time, capped at 30 s);
-`callback_url` (default `ORCH_CALLBACK_URL`, else `http://127.0.0.1:<ORCH_API_PORT>`:
-the query API's base); `wait` (`1h`: how long a 202 waits for its callback; also the
-token's lifetime).
-
-The request body is the task (`work`: the JSON of `Work`) and `callback`: `url`
-(`<callback_url>/tasks/<task id>/callback`), `token`, `expires_at` (ms), `attempt`,
-`round`. The agent answers
-- 200 with `{"ok": bool, "summary": str, "failures": [ids], "smoke_ok": bool|null,
-  "artifacts": [{"name", "media_type", "content_b64"}]}`: the outcome, at once;
-- 202: it will POST that same body plus `token`, `attempt`, `round` to the callback url;
-  the API checks the token and puts the verdict on the callbacks channel, where the
-  waiting runner finds it.
-5xx, 429 and connection errors are retried with backoff; any other 4xx, a malformed
-200, exhausted retries or no callback within `wait` fail the task with a summary.
+Options, request and answer bodies, what is retried: docs/executors.md, section `http`.
 """
 
 from __future__ import annotations
@@ -27,12 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from orchestrator import callbacks
 from orchestrator.config import Settings
+from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
-from orchestrator.executors.command import work_json
 from orchestrator.executors.manual import await_verdict, outcome_of
+from orchestrator.executors.workspace import work_json
+from orchestrator.wallclock import now_ms
 from orchestrator.worker import Outcome, Work
 
 MAX_BACKOFF_S = 30.0
@@ -44,8 +32,6 @@ class HttpRunner:
     settings: Settings
 
     async def run(self, work: Work) -> Outcome:
-        from orchestrator.executors import parse_duration
-
         try:
             url = self.options["url"]
             timeout_s = parse_duration(self.options.get("timeout", "30s")) / 1000
@@ -58,33 +44,42 @@ class HttpRunner:
             return Outcome(False, f"http executor misconfigured: {exc}")
         base = (self.options.get("callback_url") or os.environ.get("ORCH_CALLBACK_URL")
                 or f"http://127.0.0.1:{self.settings.api_port}").rstrip("/")
-        expires = callbacks.now_ms() + wait_ms
+        expires = now_ms() + wait_ms
         key = await asyncio.to_thread(callbacks.secret, self.settings)
         body = {"work": work_json(work), "callback": {
             "url": f"{base}/tasks/{work.task_id}/callback",
             "token": callbacks.token(key, work.task_id, work.attempt, work.round, expires),
             "expires_at": expires, "attempt": work.attempt, "round": work.round}}
         headers = {"Idempotency-Key": f"{work.task_id}#{work.attempt}.{work.round}"}
-        tries, last = 0, ""
+        retrying = AsyncRetrying(stop=stop_after_attempt(retries + 1), reraise=True,
+                                 wait=wait_exponential(multiplier=backoff_s, max=MAX_BACKOFF_S),
+                                 retry=retry_if_exception_type(_Retriable))
         async with httpx.AsyncClient(timeout=timeout_s) as client:
-            while True:
-                tries += 1
-                try:
-                    response = await client.post(url, json=body, headers=headers)
-                except httpx.HTTPError as exc:  # connect, read, timeouts
-                    last = f"{type(exc).__name__}: {exc}"
-                else:
-                    code = response.status_code
-                    if code == 200:
-                        return _answer(work, response)
-                    if code == 202:
-                        return await await_verdict(self.settings, work, wait_ms / 1000, f"agent {url}")
-                    last = f"HTTP {code}: {response.text[:200]}"
-                    if code < 500 and code != 429:
-                        return Outcome(False, f"agent {url} refused the task ({last}); not retried")
-                if tries > retries:
-                    return Outcome(False, f"agent {url} failed after {tries} tries; last: {last}")
-                await asyncio.sleep(min(backoff_s * 2 ** (tries - 1), MAX_BACKOFF_S))
+            try:
+                response: httpx.Response = await retrying(_post, client, url, body, headers)
+            except _Retriable as exc:
+                return Outcome(False, f"agent {url} failed after {retries + 1} tries; last: {exc}")
+        if response.status_code == 200:
+            return _answer(work, response)
+        if response.status_code == 202:
+            return await await_verdict(self.settings, work, wait_ms / 1000, f"agent {url}")
+        return Outcome(False, f"agent {url} refused the task (HTTP {response.status_code}: "
+                              f"{response.text[:200]}); not retried")
+
+
+class _Retriable(Exception):
+    """A 5xx, a 429 or a transport error (connect, read, timeout): worth another try."""
+
+
+async def _post(client: httpx.AsyncClient, url: str, body: dict[str, Any],
+                headers: dict[str, str]) -> httpx.Response:
+    try:
+        response = await client.post(url, json=body, headers=headers)
+    except httpx.HTTPError as exc:
+        raise _Retriable(f"{type(exc).__name__}: {exc}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise _Retriable(f"HTTP {response.status_code}: {response.text[:200]}")
+    return response
 
 
 def _answer(work: Work, response: httpx.Response) -> Outcome:

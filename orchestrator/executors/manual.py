@@ -1,19 +1,6 @@
-"""The `manual` executor: the claim waits for a person's verdict.
+"""The `manual` executor: the claim waits for a person's verdict on the callbacks channel.
 
-A person settles the claim with `orchestrator task complete|fail TASK [--artifact FILE]
-[--note TEXT]` or `POST /tasks/{task_id}/complete|fail` on the API; both put a verdict on
-the callbacks channel (`orchestrator.callbacks`) for the task's current (attempt, round),
-which the projection knows once the claim (`task.started`) is projected.
-
-While waiting the worker keeps heartbeating, so a person thinking is never a
-`silent_worker`; the Monitor's deadline (`deadline_ms` from the policy) still runs from
-the trigger and raises `deadline_missed` when nobody acts, and the PM re-assigns (attempt
-+ 1) or escalates as for any task. Option `wait` (default `24h`) bounds how long one claim
-waits before it fails on its own (`task.failed` / `devops.failed`).
-
-A verdict `fail` of a QA task without named failures fails every requirement of it
-(`qa.failed`, so the dev task is reworked); artifacts named by the verdict are fetched
-from the store, verified and attached to the resulting event.
+How a person answers, and how deadlines and leases treat the wait: docs/executors.md, section `manual`.
 """
 
 from __future__ import annotations
@@ -21,8 +8,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from orchestrator import artifacts, callbacks
+from orchestrator import artifacts, callback_hub, callbacks
 from orchestrator.config import Settings
+from orchestrator.durations import parse_duration
 from orchestrator.envelope import Attachment
 from orchestrator.events import Role
 from orchestrator.worker import Outcome, Work
@@ -36,8 +24,6 @@ class ManualRunner:
     settings: Settings
 
     async def run(self, work: Work) -> Outcome:
-        from orchestrator.executors import parse_duration
-
         try:
             wait_s = parse_duration(self.options.get("wait", DEFAULT_WAIT)) / 1000
         except ValueError as exc:
@@ -46,7 +32,7 @@ class ManualRunner:
 
 
 async def await_verdict(settings: Settings, work: Work, wait_s: float, who: str) -> Outcome:
-    hub = await asyncio.to_thread(callbacks.hub, settings)
+    hub = await asyncio.to_thread(callback_hub.hub, settings)
     try:
         verdict = await asyncio.wait_for(hub.wait(work.task_id, work.attempt, work.round), wait_s)
     except TimeoutError:

@@ -6,11 +6,10 @@ from dataclasses import replace
 
 from confluent_kafka import Message
 
-from orchestrator import codec
-from orchestrator.envelope import Actor, Event, derive_id
-from orchestrator.events import Role, SpecSubmitted
+from orchestrator import client, codec
+from orchestrator.envelope import Event, derive_id
+from orchestrator.events import SpecSubmitted
 from orchestrator.shell.parts import Parts
-from orchestrator.wallclock import now_ms
 
 RAW_SPEC_TYPES = {b"application/yaml", b"application/json", b"text/yaml"}
 
@@ -35,13 +34,5 @@ def decode(parts: Parts, msg: Message, headers: dict[str, bytes]) -> Event:
 
 def raw_submission(topic: str, partition: int, offset: int, value: bytes) -> Event:
     """A plain spec document: deterministic ids from its place in the topic."""
-    request_id = derive_id(f"{topic}/{partition}/{offset}", "request")
-    return Event(
-        event_id=derive_id(request_id, "spec.submitted"),
-        project_id="",
-        request_id=request_id,
-        causation_id=None,
-        occurred_at=now_ms(),
-        actor=Actor(Role.CLIENT, None, "kafka"),
-        payload=SpecSubmitted(document=value),
-    )
+    return client.submission(value, request_id=derive_id(f"{topic}/{partition}/{offset}", "request"),
+                             via="kafka")

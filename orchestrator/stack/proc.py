@@ -12,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
+
 INSTALL_HINTS = {
     "java": "openjdk-17-jre-headless",
     "mvn": "maven",
@@ -77,13 +79,11 @@ def alive(pid: int | None, marker: str = "") -> bool:
     except ChildProcessError:
         pass
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
+        proc = psutil.Process(pid)
+        return proc.status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) and marker in " ".join(
+            proc.cmdline())
+    except psutil.Error:  # gone, or not ours to read
         return False
-    if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
-        return False
-    return marker in cmdline
 
 
 def terminate(pid: int, marker: str, timeout: float = 30.0) -> None:

@@ -1,4 +1,9 @@
-"""QA worker: claims the Monitor's QA requests, reports pass or failures with a report."""
+"""QA worker: claims the Monitor's QA requests, reports pass or failures with a report.
+
+What a verdict leads to is the Monitor's (services/monitor/decider.py, `decide`):
+`qa.passed` -> `task.verified` and DevOps requests; `qa.failed` -> `task.rework_requested`,
+or `repeated_qa_failure` once `max_attempts` is reached. Claims and leases: orchestrator/worker.py.
+"""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from servers import serving
 
-from orchestrator import callbacks
+from orchestrator import callback_hub, callbacks, wallclock
 from orchestrator.config import Settings
 from orchestrator.events import Executor, Role
 from orchestrator.executors import Outcome, Work, runner_for
@@ -77,7 +77,7 @@ def env(settings: Settings, tmp_path: Path,
         with serving(agent.app) as agent_url, serving(create_app(s, s.dsn)) as api_url:
             yield s, agent_url, api_url, agent
     finally:
-        callbacks.stop_hubs()
+        callback_hub.stop_hubs()
 
 
 def work(url: str, api: str, role: Role = Role.DEV, task: str = "p-1/backend/dev/FR-1", attempt: int = 1,
@@ -135,10 +135,10 @@ def test_a_wrong_or_expired_token_is_rejected_and_changes_nothing(
     s, _, api, _ = env
     task = "p-1/backend/dev/FR-3"
     key = callbacks.secret(s)
-    good = callbacks.token(key, task, 1, 0, callbacks.now_ms() + 60_000)
-    expired = callbacks.token(key, task, 1, 0, callbacks.now_ms() - 1)
-    other_claim = callbacks.token(key, task, 2, 0, callbacks.now_ms() + 60_000)
-    forged = callbacks.token(b"not-the-secret", task, 1, 0, callbacks.now_ms() + 60_000)
+    good = callbacks.token(key, task, 1, 0, wallclock.now_ms() + 60_000)
+    expired = callbacks.token(key, task, 1, 0, wallclock.now_ms() - 1)
+    other_claim = callbacks.token(key, task, 2, 0, wallclock.now_ms() + 60_000)
+    forged = callbacks.token(b"not-the-secret", task, 1, 0, wallclock.now_ms() + 60_000)
     url = f"{api}/tasks/{task}/callback"
     for token, why in [(expired, "expired"), (other_claim, "does not match"), (forged, "does not match"),
                        ("garbage", "malformed")]:
@@ -146,9 +146,9 @@ def test_a_wrong_or_expired_token_is_rejected_and_changes_nothing(
         assert answer.status_code == 403 and why in answer.json()["detail"]
     # the channel holds nothing for the claim: a valid callback of another task arrives alone
     assert httpx.post(f"{api}/tasks/p-1/backend/dev/FR-4/callback", timeout=10, json={
-        "token": callbacks.token(key, "p-1/backend/dev/FR-4", 1, 0, callbacks.now_ms() + 60_000),
+        "token": callbacks.token(key, "p-1/backend/dev/FR-4", 1, 0, wallclock.now_ms() + 60_000),
         "attempt": 1, "round": 0, "ok": True}).status_code == 202
-    hub = callbacks.hub(s)
+    hub = callback_hub.hub(s)
     deadline = time.monotonic() + 30
     while ("p-1/backend/dev/FR-4", 1, 0) not in hub.seen and time.monotonic() < deadline:
         time.sleep(0.1)

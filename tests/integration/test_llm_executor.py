@@ -15,7 +15,7 @@ from servers import serving
 from orchestrator.config import Settings
 from orchestrator.events import Executor, Role
 from orchestrator.executors import Outcome, Work, runner_for
-from orchestrator.executors.command import project_dir
+from orchestrator.executors.workspace import project_dir
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from test_projector import publish, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import callbacks
+from orchestrator import callback_hub
 from orchestrator.cli import app
 from orchestrator.config import Settings
 from orchestrator.envelope import Actor, Event
@@ -59,7 +59,7 @@ def world(settings: Settings, schema: str, tmp_path: Path) -> Iterator[tuple[Set
     try:
         yield s, schema
     finally:
-        callbacks.stop_hubs()
+        callback_hub.stop_hubs()
 
 
 def test_a_person_completes_by_cli_and_fails_by_api(world: tuple[Settings, str], tmp_path: Path,

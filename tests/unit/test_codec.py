@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator import catalog, codec
+from orchestrator import catalog, codec, codec_confluent
 from orchestrator.envelope import Actor, ArtifactRef, Event
 from orchestrator.schemas import load_current
 
@@ -98,7 +98,7 @@ def test_the_confluent_wire_format_round_trips_through_a_registry_client(
     assert codec.decode(data, registry) == event
     assert codec.decode(codec.encode(event), registry) == event  # readers take both formats
     monkeypatch.delenv("ORCH_SCHEMA_REGISTRY_URL", raising=False)
-    codec._env_registry_url.cache_clear()
+    codec_confluent.env_registry_url.cache_clear()
     with pytest.raises(codec.DecodeError, match="no ORCH_SCHEMA_REGISTRY_URL"):
         codec.decode(data)
     with pytest.raises(codec.DecodeError, match="not in the registry"):

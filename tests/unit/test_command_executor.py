@@ -14,7 +14,7 @@ import pytest
 from orchestrator.config import Settings
 from orchestrator.events import Executor, Role, Scope
 from orchestrator.executors import Outcome, Work, runner_for
-from orchestrator.executors.command import workspace
+from orchestrator.executors.workspace import workspace
 
 PY = sys.executable
 

@@ -163,6 +163,6 @@ def test_the_timer_heap_stays_the_size_of_the_live_keys_however_many_deadlines_m
         handle(rt, ev(f"c{n}", ModuleCompleted("api", 1), project=f"p{n}"))
         handle(rt, ev(f"x{n}", ProjectCompleted(("web",)), project=f"p{n}"))
     handle(rt, planned("live", project="live"))
-    assert len(rt._timers) <= 2 * len(rt.entries) + 1024 + 1
+    assert len(rt.timers.heap) <= 2 * len(rt.entries) + 1024 + 1
     assert rt.due_keys(10_001) == []
     assert rt.due_keys(10_002) == ["live"]  # the live key's timer survived every compaction

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import pytest
 
+from orchestrator.durations import parse_duration
 from orchestrator.events import Executor, Role, Scope
-from orchestrator.executors import Outcome, Work, parse_duration, runner_for
+from orchestrator.executors import Outcome, Work, runner_for
 
 
 def work(role: Role = Role.QA, round: int = 0, attempt: int = 1, task: str = "p/backend/qa/FR-1",

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from orchestrator import artifacts, callbacks
+from orchestrator import artifacts, callbacks, wallclock
 from orchestrator.position import Token
 from orchestrator.tokens import Principal
 from services.projections import verdicts, views
@@ -67,7 +67,7 @@ def _position(where: tuple[str, int, int], verdict: callbacks.Verdict) -> str:
 async def callback(request: Request, task_id: str, body: CallbackBody) -> dict[str, Any]:
     settings = context(request).settings
     key = await run_in_threadpool(callbacks.secret, settings)
-    why = callbacks.check_token(key, body.token, task_id, body.attempt, body.round, callbacks.now_ms())
+    why = callbacks.check_token(key, body.token, task_id, body.attempt, body.round, wallclock.now_ms())
     if why is not None:
         raise HTTPException(403, why)
     try:
