@@ -8,10 +8,10 @@ the project. Every actor treats a repeat as nothing new, so a retried request is
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
+from orchestrator import wallclock
 from orchestrator.envelope import Actor, Event, Payload, derive_id
 from orchestrator.events import (
     ApprovalGranted,
@@ -50,7 +50,7 @@ def event(action: str, project_id: str, request_id: str, status: str, reason: st
 
 def _said(project_id: str, request_id: str, payload: Payload, who: str, now_ms: int | None,
           *parts: object) -> Event:
-    at = int(time.time() * 1000) if now_ms is None else now_ms
+    at = wallclock.now_ms() if now_ms is None else now_ms
     return Event(derive_id(project_id, *parts, at), project_id, request_id, None, at,
                  Actor(Role.CLIENT, None, who), payload)
 
