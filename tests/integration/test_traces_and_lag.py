@@ -124,3 +124,33 @@ def test_a_service_reports_its_lag_per_partition_and_the_latency_of_its_hops(fle
     assert found['orchestrator_hop_latency_seconds_count{type="module.planned"}'] == 12
     assert found['orchestrator_hop_latency_seconds_sum{type="module.planned"}'] >= 0
     assert fleet.dead() == []
+
+
+def test_the_projector_reports_the_records_on_the_dead_letter_topic(fleet: demo.Fleet) -> None:
+    from confluent_kafka import Producer
+
+    from orchestrator.stack.proc import free_port
+
+    settings = fleet.settings
+    port = free_port()
+    fleet.env["ORCH_HEALTH_PORT"] = str(port)
+    fleet.start("projector")
+    depth = f'orchestrator_dlq_records{{topic="{settings.dlq_topic}"}}'
+    deadline = time.monotonic() + 60
+    found: dict[str, float] = {}
+    while depth not in found and time.monotonic() < deadline:
+        try:
+            found = scrape(port)
+        except httpx.TransportError:
+            time.sleep(0.3)
+    assert found[depth] == 0
+    raw = Producer({"bootstrap.servers": settings.bootstrap})
+    for _ in range(2):
+        raw.produce(settings.events_topic, b"not avro at all", b"p-poison")
+    raw.flush(10)
+    while found.get(depth) != 2 and time.monotonic() < deadline + 30:
+        found = scrape(port)
+        time.sleep(0.3)
+    assert found[depth] == 2
+    assert found['orchestrator_projector_records_total{outcome="dead_letter"}'] == 2
+    assert fleet.dead() == []
