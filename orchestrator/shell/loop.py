@@ -90,6 +90,7 @@ class Loop:
         self.parts.metrics.live.set(len(self.parts.runtime.entries))
         if time.monotonic() - self.last_lag >= LAG_EVERY_S:
             self._report_lag()
+            self.parts.metrics.alive.set_to_current_time()
 
     def on_record(self, msg: Message) -> None:
         p = self.parts

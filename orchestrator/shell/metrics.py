@@ -41,6 +41,10 @@ class Metrics:
         self.execution = Histogram("orchestrator_executor_duration_seconds", "One executor run of a "
                                    "claim, by executor kind and outcome (succeeded, failed, crashed)",
                                    ["kind", "outcome"], registry=r, buckets=RUN_BUCKETS)
+        self.alive = Gauge("orchestrator_loop_heartbeat_timestamp_seconds", "When the record loop last "
+                           "went round (it polls at least every 0.2 s): a stale value is a stuck loop",
+                           registry=r)
+        self.alive.set_to_current_time()
         self.live = Gauge("orchestrator_live_keys", "Projects (or requests) held in memory", registry=r)
         self.restore_s = Histogram("orchestrator_restore_seconds", "Restoring assigned partitions",
                                    registry=r, buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
