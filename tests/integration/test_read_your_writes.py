@@ -16,7 +16,7 @@ from test_manual_executor import AREA, DEV, claimed, ev
 from test_projector import publish, rejected, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import demo
+from orchestrator import demo, exitcodes
 from orchestrator.cli import app
 from orchestrator.config import Settings
 from orchestrator.events import Role, TaskCompleted
@@ -103,5 +103,5 @@ def test_submit_wait_reads_the_outcome_from_the_projection(fleet: demo.Fleet, sc
     bad = REPO / "examples" / "specs" / "bad" / "unknown_key.yaml"
     done = CliRunner().invoke(app, ["submit", str(bad), "--wait", "--timeout", "60", "--json"], env=env)
     out = json.loads(done.output.strip().splitlines()[-1])
-    assert done.exit_code == 2 and out["outcome"] == "spec.rejected", done.output
+    assert done.exit_code == exitcodes.REJECTED and out["outcome"] == "spec.rejected", done.output
     assert out["errors"] and Token.decode(out["position"]).request_id == out["request_id"]
