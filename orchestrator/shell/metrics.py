@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -38,6 +39,7 @@ class Metrics:
         self.hop = Histogram("orchestrator_hop_latency_seconds", "From a cause's occurred-at to the "
                              "decision on it, by the type of event decided", ["type"], registry=r,
                              buckets=HOP_BUCKETS)
+        self._hops: dict[str, Any] = {}
         self.execution = Histogram("orchestrator_executor_duration_seconds", "One executor run of a "
                                    "claim, by executor kind and outcome (succeeded, failed, crashed)",
                                    ["kind", "outcome"], registry=r, buckets=RUN_BUCKETS)
@@ -52,4 +54,7 @@ class Metrics:
     def hops(self, decided: list[tuple[Event, Event]]) -> None:
         """Each (as decided, as stamped) output: deciders copy the cause's time, the shell stamps now."""
         for before, after in decided:
-            self.hop.labels(after.type).observe(max(after.occurred_at - before.occurred_at, 0) / 1000)
+            child = self._hops.get(after.type)
+            if child is None:  # labels() takes a lock and builds a key: once per type
+                child = self._hops[after.type] = self.hop.labels(after.type)
+            child.observe(max(after.occurred_at - before.occurred_at, 0) / 1000)
