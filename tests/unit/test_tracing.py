@@ -96,3 +96,54 @@ def test_tracing_is_off_without_an_exporter(monkeypatch: object) -> None:
     spans = tracing.from_environment("x")
     assert spans is not None
     spans.close()
+
+
+def test_spans_reach_an_otlp_collector_with_the_ids_of_their_events(monkeypatch: object) -> None:
+    """OTEL_TRACES_EXPORTER=otlp against a stand-in collector on loopback (OTLP/HTTP protobuf)."""
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    import pytest
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    bodies: list[bytes] = []
+
+    class Collector(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            bodies.append(gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    mp: pytest.MonkeyPatch = monkeypatch  # type: ignore[assignment]
+    mp.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    mp.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"http://127.0.0.1:{server.server_port}/v1/traces")
+    mp.setenv("OTEL_SERVICE_NAME", "orchestrator-test")
+    try:
+        spans = tracing.from_environment("ignored")
+        assert spans is not None
+        events = run()[:40]
+        spans.hops([(e, e) for e in events], {})
+        spans.close()  # flushes the batch
+    finally:
+        server.shutdown()
+    received = {}
+    for body in bodies:
+        request = ExportTraceServiceRequest.FromString(body)
+        for resource in request.resource_spans:
+            names = {a.value.string_value for a in resource.resource.attributes if a.key == "service.name"}
+            assert names == {"orchestrator-test"}
+            for scope in resource.scope_spans:
+                for span in scope.spans:
+                    received[int.from_bytes(span.span_id, "big")] = (
+                        int.from_bytes(span.trace_id, "big"),
+                        int.from_bytes(span.parent_span_id, "big") if span.parent_span_id else None)
+    assert received == {tracing.span_id(e.event_id): (
+        uuid.UUID(REQUEST).int, tracing.span_id(e.causation_id) if e.causation_id else None) for e in events}
