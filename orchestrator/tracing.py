@@ -78,7 +78,7 @@ def parse(header: bytes) -> tuple[int, int] | None:
 class Spans:
     """Exports the span of each decided event; made by `from_environment` (None when off)."""
 
-    def __init__(self, processor: Any, service: str) -> None:
+    def __init__(self, service: str, *processors: Any) -> None:
         from opentelemetry.sdk.resources import SERVICE_NAME, Resource
         from opentelemetry.sdk.trace import TracerProvider
 
@@ -87,7 +87,8 @@ class Spans:
         self.ids = _otel.FixedIds()
         resource = Resource.create({SERVICE_NAME: os.environ.get("OTEL_SERVICE_NAME") or service})
         self.provider = TracerProvider(resource=resource, id_generator=self.ids)
-        self.provider.add_span_processor(processor)
+        for processor in processors:
+            self.provider.add_span_processor(processor)
         self.tracer = self.provider.get_tracer("orchestrator")
 
     def hops(self, decided: Iterable[tuple[Event, Event]], attributes: dict[str, Any]) -> None:
@@ -113,24 +114,26 @@ class Spans:
 
 
 def from_environment(service: str) -> Spans | None:
-    """The exporter `OTEL_TRACES_EXPORTER` names, batched; None when tracing is off."""
-    name = os.environ.get("OTEL_TRACES_EXPORTER", "none").strip().lower()
-    if name in ("", "none"):
+    """The exporters `OTEL_TRACES_EXPORTER` names (comma-separated), batched; None when off."""
+    names = [n.strip().lower() for n in os.environ.get("OTEL_TRACES_EXPORTER", "").split(",")]
+    names = [n for n in names if n and n != "none"]
+    if not names:
         return None
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    exporter: Any
+    return Spans(service, *(BatchSpanProcessor(_exporter(name)) for name in names))
+
+
+def _exporter(name: str) -> Any:
     if name == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        exporter = ConsoleSpanExporter(out=sys.stdout, formatter=lambda s: s.to_json(indent=None) + "\n")
-    elif name == "otlp":
+        return ConsoleSpanExporter(out=sys.stdout, formatter=lambda s: s.to_json(indent=None) + "\n")
+    if name == "otlp":
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError as exc:
             raise SystemExit("OTEL_TRACES_EXPORTER=otlp needs the OTLP exporter: "
                              "pip install 'delivery-orchestrator[otlp]'") from exc
-        exporter = OTLPSpanExporter()
-    else:
-        raise SystemExit(f"OTEL_TRACES_EXPORTER={name!r}: expected otlp, console or none")
-    return Spans(BatchSpanProcessor(exporter), service)
+        return OTLPSpanExporter()
+    raise SystemExit(f"OTEL_TRACES_EXPORTER={name!r}: expected otlp, console or none")

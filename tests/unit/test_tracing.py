@@ -27,7 +27,7 @@ def run() -> tuple[Event, ...]:
 def exported(events: tuple[Event, ...]) -> list[object]:
     """The spans the shell exports for `events`, each decided at its cause's time."""
     memory = InMemorySpanExporter()
-    spans = tracing.Spans(SimpleSpanProcessor(memory), "test")
+    spans = tracing.Spans("test", SimpleSpanProcessor(memory))
     when = {e.event_id: e.occurred_at for e in events}
     decided = [(replace(e, occurred_at=when.get(e.causation_id or "", e.occurred_at)), e) for e in events]
     spans.hops(decided, {"orchestrator.service": "test"})
@@ -92,10 +92,14 @@ def test_tracing_is_off_without_an_exporter(monkeypatch: object) -> None:
     assert tracing.from_environment("x") is None
     mp.setenv("OTEL_TRACES_EXPORTER", "none")
     assert tracing.from_environment("x") is None
-    mp.setenv("OTEL_TRACES_EXPORTER", "console")
+    mp.setenv("OTEL_TRACES_EXPORTER", "console, otlp")
     spans = tracing.from_environment("x")
     assert spans is not None
+    assert len(spans.provider._active_span_processor._span_processors) == 2
     spans.close()
+    mp.setenv("OTEL_TRACES_EXPORTER", "jaeger")
+    with pytest.raises(SystemExit, match="jaeger"):
+        tracing.from_environment("x")
 
 
 def test_spans_reach_an_otlp_collector_with_the_ids_of_their_events(monkeypatch: object) -> None:
