@@ -73,6 +73,8 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
         NewTopic(settings.events_topic, settings.partitions, rf, config=keep),
         NewTopic(settings.specs_topic, settings.partitions, rf, config=keep),
         NewTopic(settings.dlq_topic, 1, rf, config=keep),
+        *(NewTopic(settings.tenant_specs_topic(t), settings.partitions, rf, config=keep)
+          for t in sorted(set(settings.tenant_of_principal.values()))),
     ]
 
 
@@ -167,7 +169,7 @@ def wait_for_leaders(admin: AdminClient, topics: list[str], timeout: float) -> N
 
 def record_for(settings: Settings, event: Event) -> tuple[str, bytes, bytes, list[tuple[str, bytes]]]:
     """(topic, key, value, headers) of an event: submissions go to the ingestion topic."""
-    topic = settings.specs_topic if event.type == "spec.submitted" else settings.events_topic
+    topic = settings.ingestion_topic if event.type == "spec.submitted" else settings.events_topic
     key = event.request_id if event.type == "spec.submitted" else event.project_id
     value = codec.encode(event, settings.schema_registry_url, topic)
     return topic, key.encode(), value, codec.headers(event)

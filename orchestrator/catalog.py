@@ -59,6 +59,13 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("project.resumed", e.ProjectResumed, "client"),
     Entry("project.cancelled", e.ProjectCancelled, "client"),
     Entry("project.sealed", e.ProjectSealed, "projector"),
+    Entry("task.usage", e.TaskUsage, "worker"),
+    Entry("role.hired", e.RoleHired, "cto"),
+    Entry("role.released", e.RoleReleased, "cto"),
+    Entry("approval.requested", e.ApprovalRequested, "worker"),
+    Entry("approval.granted", e.ApprovalGranted, "client"),
+    Entry("approval.rejected", e.ApprovalRejected, "client"),
+    Entry("task.reassigned", e.TaskReassigned, "client"),
 )
 
 WORKER_ROLES = frozenset({e.Role.DEV, e.Role.QA, e.Role.DEVOPS})

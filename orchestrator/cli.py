@@ -63,18 +63,21 @@ def main() -> None:
     app(prog_name="orchestrator")
 
 
-from orchestrator.control_cli import project_app  # noqa: E402
+from orchestrator.control_cli import approval_app, project_app  # noqa: E402
 from orchestrator.dlq import dlq_app  # noqa: E402
+from orchestrator.org_cli import org_app  # noqa: E402
 from orchestrator.projections_cli import projections_app  # noqa: E402
 from orchestrator.read_cli import read_app  # noqa: E402
 from orchestrator.task_cli import artifacts_app, task_app  # noqa: E402
 from orchestrator.tokens_cli import tokens_app  # noqa: E402
 
 app.add_typer(read_app)
+app.add_typer(org_app)
 app.add_typer(projections_app, name="projections", help="The PostgreSQL read models.")
 app.add_typer(dlq_app, name="dlq", help="Dead letters: inspect and re-drive.")
 app.add_typer(task_app, name="task", help="Settle a manual task by hand.")
 app.add_typer(project_app, name="project", help="Pause, resume or cancel a project.")
+app.add_typer(approval_app, name="approval", help="The approvals the policy asks for.")
 app.add_typer(artifacts_app, name="artifacts", help="Fetch and verify artifacts.")
 app.add_typer(tokens_app, name="tokens")
 

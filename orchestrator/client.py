@@ -41,7 +41,7 @@ def submit(settings: Settings, path: Path) -> Event:
 
 def submit_document(settings: Settings, document: bytes, filename: str | None = None) -> tuple[Event, Token]:
     """Produce a submission; returns it and its position token (for reads that wait for it)."""
-    event = submission(document, filename, tenant=settings.default_tenant)
+    event = submission(document, filename, tenant=settings.submit_tenant)
     publisher = Publisher(settings)
     try:
         where = asyncio.run(publisher.publish_one(event))

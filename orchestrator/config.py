@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
 
 def _default_cache_dir() -> Path:
@@ -64,6 +67,10 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None  # their `iss` must be this
     oidc_audience: str | None = None  # and their `aud` this
     oidc_tenants_claim: str = "tenants"  # the claim naming the tenants (a list or one string)
+    # Kafka principals that produce specs straight to Kafka, and the tenant each submits for:
+    # "ingest-a=team-a,ingest-b=team-b"; each tenant gets an ingestion topic of its own
+    principal_tenants: str = ""
+    intake_tenant: str | None = None  # this SPEC instance reads that tenant's ingestion topic
 
     @property
     def state_file(self) -> Path:
@@ -76,6 +83,34 @@ class Settings(BaseSettings):
     @property
     def specs_topic(self) -> str:
         return f"{self.topic_prefix}.specs"
+
+    @property
+    def tenant_of_principal(self) -> dict[str, str]:
+        """ORCH_PRINCIPAL_TENANTS parsed: Kafka principal (SASL user) -> tenant."""
+        out: dict[str, str] = {}
+        for item in filter(None, (i.strip() for i in self.principal_tenants.split(","))):
+            principal, sep, tenant = item.partition("=")
+            if not sep or not _NAME.fullmatch(principal.strip()) or not _NAME.fullmatch(tenant.strip()):
+                raise ValueError(f"ORCH_PRINCIPAL_TENANTS: {item!r} is not principal=tenant "
+                                 "(letters, digits, '-', '_')")
+            out[principal.strip()] = tenant.strip()
+        return out
+
+    def tenant_specs_topic(self, tenant: str) -> str:
+        """The ingestion topic only `tenant`'s principals may write: whatever a spec read there
+        claims, it is that tenant's."""
+        return f"{self.specs_topic}.{tenant}"
+
+    @property
+    def ingestion_topic(self) -> str:
+        """Where this client's submissions go: its tenant's topic when its SASL user is mapped."""
+        tenant = self.tenant_of_principal.get(self.kafka_sasl_username or "")
+        return self.tenant_specs_topic(tenant) if tenant else self.specs_topic
+
+    @property
+    def submit_tenant(self) -> str:
+        """The tenant this client's direct submissions name (its mapping, or the default)."""
+        return self.tenant_of_principal.get(self.kafka_sasl_username or "", self.default_tenant)
 
     @property
     def dlq_topic(self) -> str:

@@ -1,28 +1,35 @@
-"""`orchestrator project pause|resume|cancel PROJECT`: an operator's control from the shell."""
+"""An operator's controls from the shell: `orchestrator project pause|resume|cancel PROJECT`,
+`orchestrator approval list|grant|reject`, `orchestrator task reassign TASK --executor KIND`."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
 from orchestrator import config
+from orchestrator.envelope import Event
 
 project_app = typer.Typer(no_args_is_help=True, help="Pause, resume or cancel a project.")
+approval_app = typer.Typer(no_args_is_help=True, help="The approvals the policy asks for.")
 ReasonOpt = typer.Option("", "--reason", help="why (kept in the event)")
 
 
-def _act(action: str, project: str, reason: str) -> None:
+def _publish(read: str | None, key: str, what: str, build: Callable[[dict[str, Any]], Event]) -> None:
+    """Check `key`'s row in the read model (`read`: one JSON row), build the event, produce it."""
     from orchestrator import control
     from orchestrator.bus import Publisher
     from orchestrator.read_cli import database, fail
+    from services.projections import views
 
     with database() as conn:
-        row = conn.execute("SELECT status, request_id FROM projects WHERE project_id = %s",
-                           [project]).fetchone()
+        row = views.fetch(conn, read or views.PROJECT_CONTROL, [key, None])
     if row is None:
-        fail(f"no project {project}")
+        fail(f"no {what} {key}")
         return
     try:
-        event = control.event(action, project, row[1], row[0], reason, who="cli")
+        event = build(row)
     except control.Refused as exc:
         fail(str(exc))
         return
@@ -31,7 +38,14 @@ def _act(action: str, project: str, reason: str) -> None:
         publisher.publish_sync([event])
     finally:
         publisher.close()
-    typer.echo(f"{project}: {event.type} ({event.event_id})")
+    typer.echo(f"{key}: {event.type} ({event.event_id})")
+
+
+def _act(action: str, project: str, reason: str) -> None:
+    from orchestrator import control
+
+    _publish(None, project, "project", lambda row: control.event(
+        action, project, row["request_id"], row["status"], reason, who="cli"))
 
 
 @project_app.command("pause")
@@ -50,3 +64,56 @@ def resume(project: str, reason: str = ReasonOpt) -> None:
 def cancel(project: str, reason: str = ReasonOpt) -> None:
     """Running tasks are cancelled (a command's process group killed); the project ends."""
     _act("cancel", project, reason)
+
+
+@approval_app.command("list")
+def list_approvals(project: str | None = typer.Option(None, "--project"),
+                   status: str | None = typer.Option("pending", "--status", help="pending, granted, "
+                                                     "rejected; empty for all"),
+                   as_json: bool = typer.Option(False, "--json")) -> None:
+    """The approvals asked, oldest first (by default those waiting for a person)."""
+    import json
+
+    from orchestrator.read_cli import _table, database, emit
+    from services.projections import views
+
+    query, params = views.page("approvals", {"project_id": project, "status": status or None},
+                               None, 1000)
+    with database() as conn:
+        row = conn.execute(query, params).fetchone()
+    rows = json.loads(row[1]) if row else []
+    emit(rows, as_json, _table("approvals", rows, ["approval_id", "task_id", "gate", "status",
+                                                    "requested_at"]))
+
+
+def _answer(action: str, approval: str, reason: str) -> None:
+    from orchestrator import control
+    from services.projections import views
+
+    _publish(views.APPROVAL, approval, "approval",
+             lambda row: control.answer(action, row, reason, who="cli"))
+
+
+@approval_app.command("grant")
+def grant(approval: str, reason: str = ReasonOpt) -> None:
+    """The gated work goes ahead: the worker claims what waited."""
+    _answer("grant", approval, reason)
+
+
+@approval_app.command("reject")
+def reject(approval: str, reason: str = ReasonOpt) -> None:
+    """The gated work never happens: the module ends blocked, its open tasks cancelled."""
+    _answer("reject", approval, reason)
+
+
+def reassign(task: str, kind: str, options: list[str], reason: str) -> None:
+    """`orchestrator task reassign`: hand the task to an executor of `kind`."""
+    from orchestrator import control
+    from orchestrator.read_cli import fail
+    from services.projections import views
+
+    pairs = dict(o.split("=", 1) for o in options if "=" in o)
+    if len(pairs) != len(options):
+        fail("an option is KEY=VALUE")
+    _publish(views.HANDOFF, task, "task",
+             lambda row: control.reassign(row, kind, pairs, reason, who="cli"))

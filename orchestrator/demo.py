@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,13 +26,15 @@ class Fleet:
     settings: Settings
     env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    env_of: Callable[[str, str], dict[str, str]] | None = None  # (service, label): its own, e.g. principal
 
     def start(self, name: str, area: str = "all", label: str | None = None) -> subprocess.Popen[bytes]:
         label = label or name
         logs = self.settings.run_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         # the label names the instance slot: a restart takes over its predecessor's transactions
-        env = {**os.environ, **settings_env(self.settings), **self.env, "PYTHONUNBUFFERED": "1",
+        own = self.env_of(name, label) if self.env_of is not None else {}
+        env = {**os.environ, **settings_env(self.settings), **self.env, **own, "PYTHONUNBUFFERED": "1",
                "ORCH_INSTANCE_ID": label}
         with open(logs / f"{label}.log", "ab") as out:
             proc = subprocess.Popen(

@@ -22,7 +22,7 @@ from orchestrator.decider import Worker
 from orchestrator.envelope import Actor, Event
 from orchestrator.runtime import Runtime
 from orchestrator.shell.parts import ActorDef
-from orchestrator.worker import Outcome, Work
+from orchestrator.worker import Outcome, Work, usage
 
 
 def simulate(work: Work) -> Outcome:
@@ -66,6 +66,8 @@ def run(submission: Event, limit: int = 1_000_000, clock_start: int = 0,
                         continue
                     done.add(claim.event_id)
                     state = runtime.state(key)
-                    results = worker.finish(state, claim, outcome_of(worker.work_of(state, claim)))
+                    outcome = outcome_of(worker.work_of(state, claim))
+                    results = worker.finish(state, claim, outcome)
+                    results = [usage(claim, outcome, me), *results] if results else []  # as the shell
                     queue.extend(runtime.apply(runtime.outputs(key, results), stamp(results, me)))
     return out

@@ -34,6 +34,8 @@ class AlertKind(StrEnum):
     REPEATED_QA_FAILURE = "repeated_qa_failure"
     DEPLOY_FAILED = "deploy_failed"
     SMOKE_FAILED = "smoke_failed"
+    BUDGET = "budget"
+    APPROVAL_OVERDUE = "approval_overdue"
 
 
 class Severity(StrEnum):
@@ -62,6 +64,36 @@ class Module:
     requirements: tuple[Requirement, ...]
 
 
+# what an approval may gate: the first claim of a task of a role, or a deployment's scope
+GATES = ("dev", "qa", "devops", "deployment_partial", "deployment_total")
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A gate of the policy: the work `before` names waits for a person's `approval.granted`."""
+
+    before: str
+    deadline_ms: int = 24 * 3600 * 1000  # unanswered this long: the Monitor alerts
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits on what runs consume; 0 is no limit. Tokens count prompt plus completion."""
+
+    tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """`task` applies to each task (every attempt and round), `module` to each module."""
+
+    warn_at: float = 0.8  # the share of a limit that raises a warning
+    task: Budget = Budget()
+    module: Budget = Budget()
+
+
 @dataclass(frozen=True)
 class Policy:
     max_attempts: int = 3
@@ -69,6 +101,8 @@ class Policy:
     qa_deadline_ms: int = 30 * 60 * 1000
     devops_deadline_ms: int = 3600 * 1000
     heartbeat_timeout_ms: int = 30 * 1000
+    budgets: Budgets = Budgets()
+    approvals: tuple[Approval, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +183,8 @@ class TaskAssigned:
     deadline_ms: int
     lease_ms: int
     executor: Executor
+    acceptance: tuple[str, ...] = ()  # the acceptance criteria of its requirements
+    approvals: tuple[Approval, ...] = ()  # the policy's gates that apply to this task's role
 
 
 @dataclass(frozen=True)
@@ -169,6 +205,21 @@ class TaskHeartbeat:
     attempt: int
     round: int
     seq: int
+
+
+@dataclass(frozen=True)
+class TaskUsage:
+    """What one run (attempt, round) of a task consumed, reported when it ends."""
+
+    task_id: str
+    area: str
+    role: Role
+    attempt: int
+    round: int
+    tokens_in: int
+    tokens_out: int
+    cost: float
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -364,12 +415,78 @@ class ProjectCancelled:
 
 
 @dataclass(frozen=True)
+class ApprovalRequested:
+    """A worker holds the work `gate` names until a person grants it (docs/flow.md)."""
+
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    attempt: int
+    round: int
+    deadline_ms: int
+
+
+@dataclass(frozen=True)
+class ApprovalGranted:
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalRejected:
+    """The gated work never happens: the PM blocks the module."""
+
+    approval_id: str
+    task_id: str
+    area: str
+    role: Role
+    gate: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TaskReassigned:
+    """An operator hands the task to another executor; a running claim is superseded."""
+
+    task_id: str
+    area: str
+    role: Role
+    executor: Executor
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ProjectSealed:
     """The head of the project's hash chain once it ended (services/projections/chain.py)."""
 
     head: str
     length: int
     last_event_id: str
+
+
+@dataclass(frozen=True)
+class RoleHired:
+    """The CTO staffed an area of the project: `name` is who the org chart shows (`pm-web`)."""
+
+    role: Role
+    area: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RoleReleased:
+    """The area's work ended (completed, blocked or cancelled): the role serves it no more."""
+
+    role: Role
+    area: str
+    name: str
+    reason: str = ""
 
 
 Payload = (
@@ -379,5 +496,6 @@ Payload = (
     | DevopsDeployed | DevopsFailed | SmokePassed | SmokeFailed | TaskVerified
     | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
     | ModuleBlocked | ProjectCompleted | ProjectBlocked | ProjectPaused | ProjectResumed
-    | ProjectCancelled | ProjectSealed
+    | ProjectCancelled | ProjectSealed | TaskUsage | RoleHired | RoleReleased | ApprovalRequested
+    | ApprovalGranted | ApprovalRejected | TaskReassigned
 )

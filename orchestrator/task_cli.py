@@ -18,6 +18,17 @@ ArtifactOpt = typer.Option(None, "--artifact", help="a file to attach (repeatabl
 NoteOpt = typer.Option("", "--note", help="what was done, or what is wrong")
 
 
+@task_app.command("reassign")
+def reassign(task: str, executor: str = typer.Option(..., "--executor", help="simulated, command, "
+                                                     "http or manual"),
+             option: list[str] = typer.Option([], "--option", help="KEY=VALUE (repeatable)"),
+             reason: str = typer.Option("", "--reason", help="why (kept in the event)")) -> None:
+    """Hand TASK to another executor; a running claim is superseded, its late result ignored."""
+    from orchestrator import control_cli
+
+    control_cli.reassign(task, executor, option, reason)
+
+
 def fail(message: str, code: int = 1) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from orchestrator.envelope import Actor, Attachment, Event, follow
+from orchestrator.envelope import Actor, Attachment, Event, derive_id, follow
 from orchestrator.events import (
+    Approval,
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
     DevopsFailed,
     DevopsRequested,
     Executor,
@@ -34,8 +38,10 @@ from orchestrator.events import (
     TaskCompleted,
     TaskFailed,
     TaskHeartbeat,
+    TaskReassigned,
     TaskReworkRequested,
     TaskStarted,
+    TaskUsage,
 )
 
 Key = tuple[int, int]  # (attempt, round)
@@ -56,6 +62,17 @@ class Work:
     title: str
     scope: Scope | None
     executor: Executor
+    acceptance: tuple[str, ...] = ()  # the acceptance criteria of its requirements
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one run consumed: model tokens, money (the executor's unit) and wall time."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,7 @@ class Outcome:
     failures: tuple[str, ...] = ()
     smoke_ok: bool | None = None
     attachments: tuple[Attachment, ...] = ()
+    usage: Usage = Usage()  # the shell fills in `seconds` when the executor did not
 
 
 # -- per task phases ------------------------------------------------------------------
@@ -103,6 +121,7 @@ class Task:
     last: Key | None = None  # the latest claim
     max_round: int = -1  # highest round claimed or requested, over every attempt
     triggers: dict[str, Event] = field(default_factory=dict)  # by id, awaiting their claim
+    gates: dict[str, str] = field(default_factory=dict)  # gate -> requested | granted | rejected
 
 
 @dataclass(frozen=True)
@@ -126,7 +145,8 @@ def interests(trigger: type[Trigger], results: tuple[type[Result], ...]) -> froz
     """What a worker of a role folds: its assignments, triggers, claims and results."""
     return frozenset({TaskAssigned, trigger, TaskStarted, TaskCancelled, *results,
                       ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed,
-                      ProjectCancelled})
+                      ProjectCancelled, ApprovalRequested, ApprovalGranted, ApprovalRejected,
+                      TaskReassigned})
 
 
 def evolve(state: State, event: Event, trigger: type[Trigger], results: tuple[type[Result], ...]) -> State:
@@ -159,11 +179,18 @@ def evolve(state: State, event: Event, trigger: type[Trigger], results: tuple[ty
             if not claimable(task, p.attempt, p.round):
                 return _put(state, task)
             trigger_event = task.triggers.get(event.causation_id or "")
+            if trigger_event is None and isinstance(task.phase, Claimed):
+                trigger_event = task.phase.trigger  # a hand-off re-claims the same work
             rest = {i: t for i, t in task.triggers.items() if i != event.causation_id}
             claimed = Claimed(event, trigger_event)
             return _put(state, replace(task, phase=claimed, last=(p.attempt, p.round), triggers=rest))
         case TaskCancelled() if p.task_id in state.tasks:
             return _put(state, replace(state.tasks[p.task_id], phase=Cancelled(), triggers={}))
+        case ApprovalRequested() | ApprovalGranted() | ApprovalRejected() if p.task_id in state.tasks:
+            return _put(state, _gate(state.tasks[p.task_id], p))
+        case TaskReassigned() if p.task_id in state.tasks:
+            task = state.tasks[p.task_id]
+            return _put(state, replace(task, spec=replace(task.spec, executor=p.executor)))
         case TaskReworkRequested() | QaRequested() | DevopsRequested() if (
             isinstance(p, trigger) and p.task_id in state.tasks
         ):
@@ -210,9 +237,58 @@ def claim(
         return []  # the trigger waits among the task's triggers until the project resumes
     if task is not None and (not claimable(task, attempt, round) or busy(task, attempt)):
         return []
-    area = task.spec.area if task is not None else getattr(trigger.payload, "area", "")
-    started = TaskStarted(task_id, area, state.me.role, attempt, round, lease_ms)
-    return [follow(trigger, started, state.me, task_id, attempt, round)]
+    spec = task.spec if task is not None else trigger.payload
+    if not isinstance(spec, TaskAssigned):
+        return []
+    return _claim_or_ask(state, task or Task(spec), trigger, attempt, round)
+
+
+def _claim_or_ask(state: State, task: Task, trigger: Event, attempt: int, round: int) -> list[Event]:
+    """The claim, or while a gate of the policy holds it, the request to open that gate.
+
+    The trigger stays among the task's triggers: `approval.granted` claims it then.
+    """
+    spec = task.spec
+    closed = [g for g in gates_of(spec, trigger) if task.gates.get(g.before) != "granted"]
+    if not closed:
+        started = TaskStarted(spec.task_id, spec.area, state.me.role, attempt, round, spec.lease_ms)
+        return [follow(trigger, started, state.me, spec.task_id, attempt, round)]
+    gate = closed[0]
+    if gate.before in task.gates:
+        return []  # requested and unanswered, or rejected: the work waits or never comes
+    aid = approval_id(trigger.project_id, spec.task_id, gate.before)
+    asked = ApprovalRequested(aid, spec.task_id, spec.area, state.me.role, gate.before, attempt,
+                              round, gate.deadline_ms)
+    return [follow(trigger, asked, state.me, aid)]
+
+
+def approval_id(project_id: str, task_id: str, gate: str) -> str:
+    """One approval per task and gate: granted once, it holds for every later attempt."""
+    return derive_id(project_id, "approval", task_id, gate)
+
+
+def gates_of(spec: TaskAssigned, trigger: Event) -> list[Approval]:
+    """The task's gates that hold this trigger's claim: its role's gate on the task's first
+    claim, a deployment's gate on a `devops.requested` of that scope."""
+    p = trigger.payload
+    scope = f"deployment_{p.scope.value}" if isinstance(p, DevopsRequested) else None
+    return [g for g in spec.approvals if g.before in (spec.role.value, scope)]
+
+
+def _asked(state: State, task_id: str, gate: str) -> bool:
+    task = state.tasks.get(task_id)
+    return task is not None and task.gates.get(gate) == "requested"
+
+
+def _gate(task: Task, p: ApprovalRequested | ApprovalGranted | ApprovalRejected) -> Task:
+    match p:
+        case ApprovalRequested(gate=gate):
+            return replace(task, gates={gate: "requested", **task.gates})  # an answer stays
+        case _:
+            status = "granted" if isinstance(p, ApprovalGranted) else "rejected"
+            if task.gates.get(p.gate) != "requested":
+                return task
+            return replace(task, gates={**task.gates, p.gate: status})
 
 
 def busy(task: Task, attempt: int) -> bool:
@@ -233,35 +309,65 @@ def next_claim(state: State, started: Event, trigger: type[Trigger]) -> list[Eve
     newest = max(waiting, key=lambda t: getattr(t.payload, "round", 0))
     p = newest.payload
     assert isinstance(p, TaskReworkRequested | QaRequested | DevopsRequested)
-    spec = task.spec
-    claim = TaskStarted(spec.task_id, spec.area, state.me.role, p.attempt, p.round, spec.lease_ms)
-    return [follow(newest, claim, state.me, spec.task_id, p.attempt, p.round)]
+    return _claim_or_ask(state, task, newest, p.attempt, p.round)
 
 
-def resume_claims(state: State, kinds: tuple[type, ...]) -> list[Event]:
-    """On `project.resumed`: per idle task, the claim of its newest trigger that waited.
+def operated(state: State, event: Event, kinds: tuple[type, ...]) -> list[Event]:
+    """An operator's word to a worker: what it claims, every role alike.
 
     `kinds` are the trigger types that claim for this role (Dev: its assignment and
-    reworks). An assignment claims the next round; a trigger names its own round.
+    reworks): on `project.resumed` every idle task claims the newest that waited, on
+    `approval.granted` the task it opened does.
+    """
+    if state.cancelled:
+        return []
+    match event.payload:
+        case ProjectResumed() if state.paused:
+            return resume_claims(state, kinds)
+        case ApprovalGranted(task_id=tid) as p if _asked(state, tid, p.gate) and not state.paused:
+            return resume_claims(_put(state, _gate(state.tasks[tid], p)), kinds, tid)
+        case TaskReassigned() as p:
+            return hand_off(state, event, p)
+        case _:
+            return []
+
+
+def resume_claims(state: State, kinds: tuple[type, ...], only: str | None = None) -> list[Event]:
+    """Per idle task (or the task `only`), the claim of its newest trigger that waited.
+
+    An assignment claims the next round; a trigger names its own round.
     """
     out: list[Event] = []
-    for _, task in sorted(state.tasks.items()):
-        if isinstance(task.phase, Claimed | Cancelled):
+    for tid, task in sorted(state.tasks.items()):
+        if isinstance(task.phase, Claimed | Cancelled) or only not in (None, tid):
             continue
         waiting = [t for t in task.triggers.values() if isinstance(t.payload, kinds)
                    and getattr(t.payload, "attempt", None) == task.spec.attempt]
         if not waiting:
             continue
         newest = max(waiting, key=lambda t: getattr(t.payload, "round", -1))
-        p = newest.payload
-        round = getattr(p, "round", None)
+        round = getattr(newest.payload, "round", None)
         round = task.max_round + 1 if round is None else round
-        if not claimable(task, task.spec.attempt, round):
-            continue
-        spec = task.spec
-        started = TaskStarted(spec.task_id, spec.area, state.me.role, spec.attempt, round, spec.lease_ms)
-        out.append(follow(newest, started, state.me, spec.task_id, spec.attempt, round))
+        if claimable(task, task.spec.attempt, round):
+            out.extend(_claim_or_ask(state, task, newest, task.spec.attempt, round))
     return out
+
+
+def hand_off(state: State, event: Event, p: TaskReassigned) -> list[Event]:
+    """A running claim handed to another executor: a new claim of the same attempt, in a
+    new round, supersedes it; the old run is stopped and its late result matches nothing.
+
+    A QA claim is not re-claimed: its round is the dev task's, which its result must name;
+    the new executor takes its next claim. An idle task's next claim uses it anyway.
+    """
+    task = state.tasks.get(p.task_id)
+    if task is None or not busy(task, task.spec.attempt) or p.role is Role.QA:
+        return []
+    if p.executor == task.spec.executor:
+        return []  # a hand-off while paused re-claims too: the work was running, it is not new
+    spec, round = task.spec, task.max_round + 1
+    started = TaskStarted(spec.task_id, spec.area, state.me.role, spec.attempt, round, spec.lease_ms)
+    return [follow(event, started, state.me, spec.task_id, spec.attempt, round)]
 
 
 def claimable(task: Task, attempt: int, round: int) -> bool:
@@ -276,6 +382,16 @@ def heartbeat(started: Event, seq: int, me: Actor) -> Event:
     assert isinstance(p, TaskStarted), "heartbeat of a task.started only"
     beat = TaskHeartbeat(p.task_id, p.area, p.role, p.attempt, p.round, seq)
     return follow(started, beat, me, seq)
+
+
+def usage(started: Event, outcome: Outcome, me: Actor) -> Event:
+    """`task.usage` of the run `started` claimed: reported with its result."""
+    p = started.payload
+    assert isinstance(p, TaskStarted), "usage of a task.started only"
+    u = outcome.usage
+    spent = TaskUsage(p.task_id, p.area, p.role, p.attempt, p.round, u.tokens_in, u.tokens_out,
+                      u.cost, u.seconds)
+    return follow(started, spent, me, "usage")
 
 
 def lease_of(started: Event) -> int:
@@ -334,6 +450,7 @@ def work_of(state: State, started: Event) -> Work:
         title=spec.title if spec else p.task_id,
         scope=scope,
         executor=spec.executor if spec else Executor(p.role),
+        acceptance=spec.acceptance if spec else (),
     )
 
 

@@ -6,7 +6,8 @@ for a bad configuration; it reports `ok=False` with a summary saying what is wro
 
 Kinds: `simulated` (here), `command` (a process in a per-task workspace), `http` (an
 agent endpoint, answering at once or by callback) and `manual` (a person, through
-`orchestrator task complete|fail` or the API); see each module.
+`orchestrator task complete|fail` or the API) and `llm` (a model in a bounded tool loop
+over an OpenAI-compatible endpoint); see each module.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from orchestrator.worker import Outcome, Work
 
 __all__ = ["Outcome", "Runner", "SimulatedRunner", "Work", "parse_duration", "runner_for"]
 
-KINDS = ("simulated", "command", "http", "manual")
+KINDS = ("simulated", "command", "http", "manual", "llm")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 
@@ -42,10 +43,12 @@ def runner_for(executor: Executor, settings: Settings | None = None) -> Runner:
         from orchestrator import config
         from orchestrator.executors.command import CommandRunner
         from orchestrator.executors.http import HttpRunner
+        from orchestrator.executors.llm import LlmRunner
         from orchestrator.executors.manual import ManualRunner
 
-        kinds: dict[str, type[CommandRunner | HttpRunner | ManualRunner]] = {
-            "command": CommandRunner, "http": HttpRunner, "manual": ManualRunner}
+        kinds: dict[str, type[CommandRunner | HttpRunner | ManualRunner | LlmRunner]] = {
+            "command": CommandRunner, "http": HttpRunner, "manual": ManualRunner,
+            "llm": LlmRunner}
         return kinds[executor.kind](dict(executor.options), settings or config.load())
     return _Refused(f"unknown executor kind {executor.kind!r} for role {executor.role}; "
                     f"known kinds: {', '.join(KINDS)}")

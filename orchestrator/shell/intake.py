@@ -23,6 +23,10 @@ def decode(parts: Parts, msg: Message, headers: dict[str, bytes]) -> Event:
         event = raw_submission(msg.topic() or "", msg.partition() or 0, msg.offset() or 0, value)
     else:
         event = codec.decode(value)
+    if parts.tenant is not None and isinstance(event.payload, SpecSubmitted):
+        # only this tenant's principals may write its ingestion topic: what the record claims
+        # is overruled by where it was written
+        return replace(event, tenant=parts.tenant)
     if parts.defn.intake and event.tenant is None and isinstance(event.payload, SpecSubmitted):
         # produced straight to the ingestion topic: ACLs say who may; the tenant is the default
         event = replace(event, tenant=parts.settings.default_tenant)

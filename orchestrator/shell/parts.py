@@ -35,9 +35,13 @@ class Parts:
         self.defn = defn
         self.settings = settings
         self.area = actors.area_of(defn.name, area)
-        self.group = settings.group(defn.name, self.area)
-        self.topic = settings.specs_topic if defn.intake else settings.events_topic
-        self.changelog = settings.changelog_topic(defn.name, self.area)
+        # an intake for one tenant reads that tenant's ingestion topic, with a group and state of its own
+        self.tenant = settings.intake_tenant if defn.intake else None
+        own = f"{self.area}-tenant-{self.tenant}" if self.tenant else self.area
+        self.group = settings.group(defn.name, own)
+        self.topic = (settings.tenant_specs_topic(self.tenant) if self.tenant else settings.specs_topic) \
+            if defn.intake else settings.events_topic
+        self.changelog = settings.changelog_topic(defn.name, own)
         self.instance = settings.instance_id or f"{socket.gethostname()}-{os.getpid()}"
         self.me = Actor(defn.role, None if self.area == actors.ALL else self.area, self.instance)
         decider = defn.decider

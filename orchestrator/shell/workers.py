@@ -16,14 +16,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from orchestrator import executors, worker
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
 from orchestrator.shell.metrics import Metrics
-from orchestrator.worker import Outcome, Work, heartbeat
+from orchestrator.worker import Outcome, Work, heartbeat, usage
 
 if TYPE_CHECKING:
     from orchestrator.shell.loop import Loop
@@ -92,7 +92,7 @@ class Executions:
 
     async def _execute(self, key: str, started: Event, work: Work) -> None:
         beats = asyncio.create_task(self._heartbeat(key, started))
-        began, how = 0.0, "crashed"
+        began, how = time.monotonic(), "crashed"
         try:
             async with self.slots:
                 began = time.monotonic()
@@ -105,8 +105,10 @@ class Executions:
             outcome = Outcome(False, f"executor crashed: {exc!r}")
         finally:
             beats.cancel()
-        if began:
-            self.metrics.execution.labels(work.executor.kind, how).observe(time.monotonic() - began)
+        self.metrics.execution.labels(work.executor.kind, how).observe(time.monotonic() - began)
+        if not outcome.usage.seconds:  # wall time of the run, unless the executor knows better
+            spent = replace(outcome.usage, seconds=round(time.monotonic() - began, 3))
+            outcome = replace(outcome, usage=spent)
         self.outbox.put(Result(key, started, outcome))
 
     async def _heartbeat(self, key: str, started: Event) -> None:
@@ -135,5 +137,8 @@ def drain(loop: Loop) -> None:
             case Beat(key=key, started=started, seq=seq):
                 loop.settle(p.runtime.outputs(key, [heartbeat(started, seq, p.me)]))
             case Result(key=key, started=started, outcome=outcome):
-                loop.settle(p.runtime.outputs(key, worker.finish(p.runtime.state(key), started, outcome)))
+                results = worker.finish(p.runtime.state(key), started, outcome)
+                # a live run's result comes with what it consumed (the Monitor's budgets)
+                spent = [usage(started, outcome, p.me)] if results else []
+                loop.settle(p.runtime.outputs(key, [*spent, *results]))
                 loop.pending.results.append(report)

@@ -13,7 +13,7 @@ from orchestrator.config import Settings
 from orchestrator.stack import kafka, postgres
 from orchestrator.stack.proc import StackError, alive
 
-__all__ = ["StackError", "down", "start_kafka", "status", "stop_kafka", "up"]
+__all__ = ["StackError", "down", "secure_up", "start_kafka", "status", "stop_kafka", "up"]
 
 
 def read_state(settings: Settings) -> dict[str, Any]:
@@ -33,12 +33,13 @@ def _update(settings: Settings, part: str, info: dict[str, Any]) -> None:
     write_state(settings, state)
 
 
-def start_kafka(settings: Settings) -> dict[str, Any]:
-    """Start the broker on its recorded port and data dir (or fresh ones) and record it."""
+def start_kafka(settings: Settings, secure: bool = False) -> dict[str, Any]:
+    """Start the broker on its recorded port and data dir (or fresh ones) and record it.
+    `secure`: SASL_SSL, SCRAM users and ACLs (then `secure_up` provisions and grants)."""
     prev = read_state(settings).get("kafka", {})
     if alive(prev.get("pid"), kafka.MARKER):
         return dict(prev)
-    info = kafka.start_kafka(settings, prev)
+    info = kafka.start_kafka(settings, prev, secure=secure or bool(prev.get("secure")))
     _update(settings, "kafka", info)
     return info
 
@@ -82,18 +83,60 @@ def _check_tools(settings: Settings) -> None:
     require(need)
 
 
-def up(settings: Settings) -> dict[str, Any]:
-    """Make both parts run and answer; returns {"kafka"|"postgres": {"action": ..., ...}}."""
+def secure_up(settings: Settings) -> dict[str, Any]:
+    """The secure broker alone (a function for tests too): started if need be, then the topics
+    of `settings.topic_prefix` and the ACL table created by the admin. Returns its state."""
+    from orchestrator import acls, bus
+    from orchestrator.stack import kafka_secure
+
+    home = kafka.kafka_dir(settings)
+    if (home / "data" / "meta.properties").is_file() and not (home / "secure").is_file():
+        raise StackError(f"{home / 'data'} was formatted without SCRAM users: remove {home} "
+                         "(its topics go with it) to start the broker secure")
+    prev = read_state(settings).get("kafka", {})
+    if not (alive(prev.get("pid"), kafka.MARKER) and prev.get("secure")
+            and kafka.ready(prev["bootstrap"], 5.0, kafka.admin_security(prev))):
+        stop_kafka(settings)
+        prev = start_kafka(settings, secure=True)
+    admin = kafka_secure.as_principal(settings, "admin", prev)
+    # every user but the admin (made with the storage) again: one added to the code or to
+    # ORCH_PRINCIPAL_TENANTS since the storage was formatted exists from now on too
+    words = kafka_secure.passwords(home, list(acls.tenant_principals(settings)))
+    kafka_secure.add_users(admin, words, sorted(set(words) - {acls.ADMIN}))
+    bus.provision(admin, changelogs=True)
+    return {**prev, "acls": kafka_secure.apply_acls(admin)}
+
+
+def up(settings: Settings, secure: bool = False) -> dict[str, Any]:
+    """Make both parts run and answer; returns {"kafka"|"postgres": {"action": ..., ...}}.
+    `secure`: the broker with TLS, SCRAM users and ACLs (secure_up)."""
     _check_tools(settings)
     state = read_state(settings)
     result: dict[str, Any] = {}
+    if secure and settings.kafka_bootstrap:
+        raise StackError("--secure starts the local broker: unset ORCH_KAFKA_BOOTSTRAP")
+    if secure:
+        before = state.get("kafka", {})
+        running = alive(before.get("pid"), kafka.MARKER) and before.get("secure")
+        result["kafka"] = {"action": "already running" if running else "started", **secure_up(settings)}
+
+    def kafka_probe(bootstrap: str, timeout: float) -> bool:
+        if settings.kafka_bootstrap:  # external: with the client security of the environment
+            from orchestrator.bus import client_config
+
+            own = {k: v for k, v in client_config(settings).items() if k != "bootstrap.servers"}
+            return kafka.ready(bootstrap, timeout, own)
+        return kafka.ready(bootstrap, timeout, kafka.admin_security(read_state(settings).get("kafka", {})))
+
     parts = (
-        ("kafka", settings.kafka_bootstrap, kafka.ready, "bootstrap", start_kafka, stop_kafka,
+        ("kafka", settings.kafka_bootstrap, kafka_probe, "bootstrap", start_kafka, stop_kafka,
          kafka.MARKER),
         ("postgres", settings.database_url, postgres.ready, "url", start_postgres,
          stop_postgres, postgres.MARKER),
     )
     for name, external, probe, key, start, stop, marker in parts:
+        if name in result:
+            continue
         if external:
             if not probe(external, 10.0):
                 raise StackError(f"{name} at {external} (from the environment) is not reachable")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,15 +25,32 @@ def _guard(action: Callable[[], Any]) -> Any:
 
 
 @stack_app.command()
-def up() -> None:
+def up(secure: bool = typer.Option(
+        False, "--secure", help="Kafka on SASL_SSL only: SCRAM users, its own CA, ACLs per service"),
+       ) -> None:
     """Start Kafka and PostgreSQL (idempotent); print where they listen."""
     t0 = time.monotonic()
-    result = _guard(lambda: stack.up(load()))
+    result = _guard(lambda: stack.up(load(), secure=secure))
     for name, info in result.items():
         where = info.get("bootstrap") or info.get("url")
         pid = f" pid {info['pid']}" if info.get("pid") else ""
         typer.echo(f"{name}: {info['action']} at {where}{pid}")
+        if info.get("secure"):
+            typer.echo(f"  SASL_SSL, SCRAM-SHA-512; CA {info['ca']}; users and passwords {info['users']}"
+                       + (f"; {info['acls']} ACLs" if "acls" in info else ""))
+            typer.echo("  a principal's client settings: eval \"$(orchestrator stack env PRINCIPAL)\"")
     typer.echo(f"ready in {time.monotonic() - t0:.1f}s")
+
+
+@stack_app.command()
+def env(principal: str = typer.Argument(..., help="admin, a service name, ingest or reader")) -> None:
+    """Print the ORCH_KAFKA_* exports that make a process `principal` on the secure broker."""
+    from orchestrator.stack import kafka_secure
+
+    settings = load()
+    found = _guard(lambda: kafka_secure.as_principal(settings, principal))
+    for key, value in {"ORCH_KAFKA_BOOTSTRAP": found.bootstrap, **kafka_secure.env_of(found)}.items():
+        typer.echo(f"export {key}={shlex.quote(value)}")
 
 
 @stack_app.command()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from orchestrator.config import Settings
-from orchestrator.stack.kafka_config import cluster_id, write_config
+from orchestrator.stack.kafka_config import Secure, cluster_id, write_config
 from orchestrator.stack.proc import (
     StackError,
     alive,
@@ -66,13 +67,12 @@ def classpath(settings: Settings) -> str:
     return cp_file.read_text().strip()
 
 
-def ready(bootstrap: str, timeout: float = 5.0) -> bool:
-    """A real metadata request answered by the broker."""
+def ready(bootstrap: str, timeout: float = 5.0, security: dict[str, Any] | None = None) -> bool:
+    """A real metadata request answered by the broker (`security`: client settings to use)."""
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient(
-        {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000), "log_level": 0}
-    )
+    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000),
+                         "log_level": 0, **(security or {})})
     try:
         admin.list_topics(timeout=timeout)
     except Exception:
@@ -80,8 +80,33 @@ def ready(bootstrap: str, timeout: float = 5.0) -> bool:
     return True
 
 
-def start_kafka(settings: Settings, previous: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Start the broker, reusing the recorded ports and data dir if any; wait until it answers."""
+def admin_security(info: dict[str, Any]) -> dict[str, Any]:
+    """The admin's client settings for a broker started secure (none for a plaintext one)."""
+    if not info.get("secure"):
+        return {}
+    words = json.loads(Path(info["users"]).read_text())
+    return {"security.protocol": "SASL_SSL", "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": "admin", "sasl.password": words["admin"], "ssl.ca.location": info["ca"]}
+
+
+def _secure_files(settings: Settings, home: Path,
+                  formatted: bool) -> tuple[Secure, list[str], dict[str, Any]]:
+    """TLS material and users for a secure start; a plaintext-formatted data dir has no users."""
+    from orchestrator.stack import certs, kafka_secure
+
+    if formatted and not (home / "secure").is_file():
+        raise StackError(f"{home / 'data'} was formatted without SCRAM users: remove {home} "
+                         "(its topics go with it) to start the broker secure")
+    ca, keystore = certs.ensure(home)
+    words = kafka_secure.passwords(home, list(settings.tenant_of_principal))
+    info = {"secure": True, "ca": str(ca), "users": str(home / "users.json")}
+    return Secure(keystore, ca, words["admin"]), kafka_secure.scram_args(words), info
+
+
+def start_kafka(settings: Settings, previous: dict[str, Any] | None = None,
+                secure: bool = False) -> dict[str, Any]:
+    """Start the broker, reusing the recorded ports and data dir if any; wait until it answers.
+    `secure`: SASL_SSL only, SCRAM users, the StandardAuthorizer (see kafka_secure)."""
     java = which("java")
     require({"java": java})
     cp = classpath(settings)
@@ -98,12 +123,18 @@ def start_kafka(settings: Settings, previous: dict[str, Any] | None = None) -> d
             if time.monotonic() > settle:
                 raise StackError(f"Kafka port {p} on 127.0.0.1 is taken by another process")
             time.sleep(0.5)
-    props = write_config(home, port, controller_port)
+    formatted = (home / "data" / "meta.properties").is_file()
+    tls, users, extra = _secure_files(settings, home, formatted) if secure else (None, [], {})
+    if formatted and not secure and (home / "secure").is_file():
+        raise StackError(f"{home / 'data'} belongs to a secure broker: start it with --secure")
+    props = write_config(home, port, controller_port, secure=tls)
     jvm = [str(java), "-Xmx512m", "-Xms256m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
            f"-Dlog4j2.configurationFile={home / 'log4j2.properties'}", "-cp", cp]
-    if not (home / "data" / "meta.properties").is_file():
-        run([*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props)],
+    if not formatted:
+        run([*jvm, "kafka.tools.StorageTool", "format", "-t", cluster_id(), "-c", str(props), *users],
             "formatting Kafka storage")
+        if secure:
+            (home / "secure").write_text("formatted with SCRAM users\n")
     log = home / "kafka.log"
     with (home / "kafka.out").open("ab") as out:
         proc = subprocess.Popen(
@@ -112,7 +143,7 @@ def start_kafka(settings: Settings, previous: dict[str, Any] | None = None) -> d
         )
     bootstrap = f"127.0.0.1:{port}"
     deadline = time.monotonic() + READY_TIMEOUT
-    while not ready(bootstrap, timeout=2.0):
+    while not ready(bootstrap, timeout=2.0, security=admin_security(extra)):
         if not alive(proc.pid, MARKER) or time.monotonic() > deadline:
             terminate(proc.pid, MARKER, timeout=10)
             raise StackError(
@@ -123,7 +154,7 @@ def start_kafka(settings: Settings, previous: dict[str, Any] | None = None) -> d
     proc.returncode = 0  # detached on purpose: `stack down` stops it by pid
     return {"bootstrap": bootstrap, "pid": proc.pid, "port": port,
             "controller_port": controller_port, "log": str(log), "data_dir": str(home / "data"),
-            "version": VERSION}
+            "version": VERSION, **extra}
 
 
 def stop_kafka_pid(info: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""CTO: charters a project, plans one module per PM, rules on escalations (docs/flow.md).
+"""CTO: charters a project, plans one module per PM, staffs and releases each area's roles
+(the org chart), rules on escalations (docs/flow.md).
 
 Phases: `Unplanned` -> `Delivering` -> `Completed`. A blocked project stays `Delivering`
 (flag `blocked`) so that escalations still in flight get an answer.
@@ -24,6 +25,9 @@ from orchestrator.events import (
     ProjectCancelled,
     ProjectCompleted,
     ProjectCreated,
+    Role,
+    RoleHired,
+    RoleReleased,
 )
 
 
@@ -109,22 +113,46 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
             return _plan(state.me, event, project)
         case Delivering(), Event(payload=ModuleCompleted(area=area)):
             done = state.completed | {area}
+            out = _release(state, event, (area,), "module completed")
             if state.blocked or area in state.completed or not set(state.modules) <= done:
-                return []
-            return [follow(event, ProjectCompleted(state.modules), state.me)]
+                return out
+            return [*out, follow(event, ProjectCompleted(state.modules), state.me)]
         case Delivering(), Event(payload=PmEscalated() as escalation):
             if event.event_id in state.answered:
                 return []
             return [follow(event, _ruling(state, escalation), state.me)]
-        case Delivering(blocked=False), Event(payload=ModuleBlocked(area=area, reason=reason)):
+        case Delivering(), Event(payload=ModuleBlocked(area=area, reason=reason)):
+            out = _release(state, event, (area,), "module blocked")
+            if state.blocked:
+                return out
             blocked = ProjectBlocked((area,), f"module {area} blocked: {reason}")
-            return [follow(event, blocked, state.me)]
+            return [*out, follow(event, blocked, state.me)]
+        case Delivering(), Event(payload=ProjectCancelled()):
+            return _release(state, event, state.modules, "project cancelled")
         case _:
             return []
 
 
+STAFF = (Role.PM, Role.MONITOR, Role.DEV, Role.QA, Role.DEVOPS)  # who an area's module needs
+
+
+def staff_name(role: Role, area: str) -> str:
+    """The org chart's name for the role serving `area` (`pm-web`, as module.planned says)."""
+    return f"{role.value}-{area}"
+
+
+def _release(state: Delivering, cause: Event, areas: tuple[str, ...], reason: str) -> list[Event]:
+    """`role.released` for each role of the areas whose module had not ended yet."""
+    ended = state.completed | state.stopped
+    return [follow(cause, RoleReleased(role, area, staff_name(role, area), reason), state.me, area,
+                   role.value) for area in areas if area not in ended for role in STAFF]
+
+
 def _ruling(state: Delivering, escalation: PmEscalated) -> CtoDecided:
     area, reason = escalation.area, escalation.reason
+    if _kind_of(reason) == AlertKind.BUDGET.value:  # another attempt would only spend more
+        return CtoDecided(escalation.task_id, area, Decision.BLOCK,
+                          f"budget exhausted: {reason.split(':', 1)[-1].strip()}")
     if state.escalations.get(area, 0) == 0 and not is_repeated_qa_failure(reason):
         decision, why = Decision.RETRY, f"first escalation of {area}: one more attempt"
     elif is_repeated_qa_failure(reason):
@@ -135,8 +163,12 @@ def _ruling(state: Delivering, escalation: PmEscalated) -> CtoDecided:
 
 
 def is_repeated_qa_failure(reason: str) -> bool:
+    return _kind_of(reason) == AlertKind.REPEATED_QA_FAILURE.value
+
+
+def _kind_of(reason: str) -> str:
     """PM escalation reasons start with the alert kind (`<kind>: <detail>`)."""
-    return reason.split(":", 1)[0].strip() == AlertKind.REPEATED_QA_FAILURE.value
+    return reason.split(":", 1)[0].strip()
 
 
 def _plan(me: Actor, cause: Event, project: ProjectCreated) -> list[Event]:
@@ -147,9 +179,11 @@ def _plan(me: Actor, cause: Event, project: ProjectCreated) -> list[Event]:
                   attachments=(charter,))]
     for module in project.modules:
         executors = tuple(x for x in project.executors if x.area in (None, module.area))
-        planned = ModulePlanned(module.area, f"pm-{module.area}", module.requirements,
+        planned = ModulePlanned(module.area, staff_name(Role.PM, module.area), module.requirements,
                                 project.policy, executors)
         out.append(follow(cause, planned, me, module.area))
+        out += [follow(cause, RoleHired(role, module.area, staff_name(role, module.area)), me, module.area,
+                       role.value) for role in STAFF]
     return out
 
 
@@ -161,7 +195,7 @@ def _charter(project: ProjectCreated, milestones: tuple[str, ...]) -> bytes:
             {"area": m.area, "requirements": [dataclasses.asdict(r) for r in m.requirements]}
             for m in project.modules
         ],
-        "modules": [{"area": m.area, "pm": f"pm-{m.area}"} for m in project.modules],
+        "modules": [{"area": m.area, "pm": staff_name(Role.PM, m.area)} for m in project.modules],
         "milestones": list(milestones),
         "policy": dataclasses.asdict(project.policy),
     }

@@ -5,11 +5,13 @@ from __future__ import annotations
 from orchestrator import worker
 from orchestrator.envelope import Event, Tick, follow
 from orchestrator.events import (
+    ApprovalGranted,
     ProjectResumed,
     Role,
     TaskAssigned,
     TaskCompleted,
     TaskFailed,
+    TaskReassigned,
     TaskReworkRequested,
     TaskStarted,
 )
@@ -24,7 +26,7 @@ from orchestrator.worker import work_of as work_of
 TRIGGER = TaskReworkRequested
 RESULTS = (TaskCompleted, TaskFailed)
 interests = worker.interests(TRIGGER, RESULTS)
-CLAIMS = (TaskAssigned, TaskReworkRequested)  # what claims work for this role: re-claimed on resume
+CLAIMS = (TaskAssigned, TaskReworkRequested)  # what claims work for this role: re-claimed on resume or grant
 
 
 def evolve(state: State, event: Event) -> State:
@@ -35,8 +37,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
     if isinstance(event, Event) and not worker.mine(state, event):
         return []
     match event:
-        case Event(payload=ProjectResumed()) if state.paused:
-            return worker.resume_claims(state, CLAIMS)
+        case Event(payload=ProjectResumed() | ApprovalGranted() | TaskReassigned()):
+            return worker.operated(state, event, CLAIMS)
         case Event(payload=TaskAssigned(role=Role.DEV) as p) if _new_attempt(state, p):
             round = worker.next_round(state, p.task_id)
             return worker.claim(state, event, p.task_id, p.attempt, round, p.lease_ms)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from orchestrator import worker
 from orchestrator.envelope import Event, Tick, follow
 from orchestrator.events import (
+    ApprovalGranted,
     DevopsDeployed,
     DevopsFailed,
     DevopsRequested,
@@ -12,6 +13,7 @@ from orchestrator.events import (
     Scope,
     SmokeFailed,
     SmokePassed,
+    TaskReassigned,
     TaskStarted,
 )
 from orchestrator.worker import Outcome, State
@@ -25,7 +27,7 @@ from orchestrator.worker import work_of as work_of
 TRIGGER = DevopsRequested
 RESULTS = (DevopsFailed, SmokePassed, SmokeFailed)
 interests = worker.interests(TRIGGER, RESULTS)
-CLAIMS = (DevopsRequested,)  # what claims work for this role: re-claimed on resume
+CLAIMS = (DevopsRequested,)  # what claims work for this role: re-claimed on resume or grant
 
 
 def evolve(state: State, event: Event) -> State:
@@ -36,8 +38,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
     if isinstance(event, Event) and not worker.mine(state, event):
         return []
     match event:
-        case Event(payload=ProjectResumed()) if state.paused:
-            return worker.resume_claims(state, CLAIMS)
+        case Event(payload=ProjectResumed() | ApprovalGranted() | TaskReassigned()):
+            return worker.operated(state, event, CLAIMS)
         case Event(payload=DevopsRequested() as p) if p.task_id in state.tasks:
             lease = state.tasks[p.task_id].spec.lease_ms
             return worker.claim(state, event, p.task_id, p.attempt, p.round, lease)

@@ -3,6 +3,8 @@
 A process: each task is `Waiting` for its trigger, `Running` (deadline from the trigger,
 lease from the latest beat), `Done` for its round, `Verified` or `Cancelled`. Only events
 of a task's current (attempt, round) count, so zombie completions never double-apply.
+Budgets: what each run reported (`task.usage`, one entry per (task, attempt, round), so a
+replay changes no sum) is summed per task and per module against `policy.budgets`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from dataclasses import dataclass, field, replace
 from orchestrator.envelope import Actor, Event, Tick, follow
 from orchestrator.events import (
     AlertKind,
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
     BacklogCreated,
+    Budget,
+    Budgets,
     DevopsFailed,
     DevopsRequested,
     ModuleBlocked,
@@ -38,6 +45,7 @@ from orchestrator.events import (
     TaskHeartbeat,
     TaskReworkRequested,
     TaskStarted,
+    TaskUsage,
     TaskVerified,
 )
 
@@ -86,6 +94,29 @@ class Track:
 class Area:
     max_attempts: int = Policy().max_attempts
     requirement_ids: tuple[str, ...] = ()
+    budgets: Budgets = field(default_factory=Budgets)
+
+
+@dataclass(frozen=True)
+class Spent:
+    tokens: int = 0
+    cost: float = 0.0
+    seconds: float = 0.0
+
+    def __add__(self, other: Spent) -> Spent:
+        return Spent(self.tokens + other.tokens, self.cost + other.cost, self.seconds + other.seconds)
+
+
+Run = tuple[str, str, int, int]  # (area, task id, attempt, round)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """An `approval.requested` not answered yet: its deadline counts from `since`."""
+
+    since: int
+    cause: Event
+    request: ApprovalRequested
 
 
 @dataclass(frozen=True)
@@ -93,16 +124,19 @@ class State:
     me: Actor
     areas: dict[str, Area] = field(default_factory=dict)
     tasks: dict[str, Track] = field(default_factory=dict)
+    spent: dict[Run, Spent] = field(default_factory=dict)  # what each run reported
     ended: frozenset[str] = frozenset()  # areas whose module completed or was blocked
     paused_at: int | None = None  # the project is paused since: every clock stands still
     cancelled: bool = False
+    approvals: dict[str, Asked] = field(default_factory=dict)  # unanswered, by approval id
 
 
 interests = frozenset({
     ModulePlanned, BacklogCreated, TaskAssigned, TaskStarted, TaskHeartbeat, QaRequested,
     DevopsRequested, TaskReworkRequested, TaskCompleted, TaskFailed, QaPassed, QaFailed,
     DevopsFailed, SmokePassed, SmokeFailed, TaskVerified, TaskCancelled, MonitorAlert,
-    ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed, ProjectCancelled,
+    ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed, ProjectCancelled, TaskUsage,
+    ApprovalRequested, ApprovalGranted, ApprovalRejected,
 })
 
 
@@ -119,7 +153,9 @@ def due(state: State) -> int | None:
     """The earliest lease or deadline not yet alerted: when a tick may raise an alert."""
     if state.paused_at is not None:
         return None  # paused: no clock runs
-    found = [at for track in state.tasks.values() for at in _due_times(track)]
+    found = [at for track in state.tasks.values() if not _held(state, track) for at in _due_times(track)]
+    found += [a.since + a.request.deadline_ms for a in state.approvals.values()
+              if not _approval_alerted(state, a)]
     return min(found, default=None)
 
 
@@ -128,7 +164,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
         case Tick() if state.paused_at is not None:
             return []
         case Tick(now=now):
-            return [a for _, t in sorted(state.tasks.items()) for a in _timers(state, t, now)]
+            return [*(a for _, t in sorted(state.tasks.items()) if not _held(state, t)
+                      for a in _timers(state, t, now)), *_approval_timers(state, now)]
         case Event() if not _mine(state, event):
             return []
         case Event(payload=TaskAssigned() as p) if _reassigned(state, p) or _late(state, p):
@@ -163,6 +200,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
         case Event(payload=TaskFailed() as p) if _live(state, p):
             text = f"task failed: {p.reason}"
             return _alert(state, event, state.tasks[p.task_id], AlertKind.TASK_FAILED, text)
+        case Event(payload=TaskUsage() as p):
+            return _budget_alerts(state, event, p)
         case _:
             return []
 
@@ -175,7 +214,7 @@ def evolve(state: State, event: Event) -> State:
         case ProjectResumed() if state.paused_at is not None:
             return _resumed(state, state.paused_at, t)
         case ProjectCancelled():
-            return replace(state, tasks={}, cancelled=True)
+            return replace(state, tasks={}, cancelled=True, approvals={})
         case _:
             return _evolve_task(state, event, t) if _mine(state, event) else state
 
@@ -191,17 +230,33 @@ def _resumed(state: State, paused_at: int, now: int) -> State:
             beat = None if r.beat is None else max(r.beat, now)
             track = replace(track, phase=replace(r, since=since, beat=beat))
         tasks[tid] = track
-    return replace(state, tasks=tasks, paused_at=None)
+    approvals = {i: replace(a, since=a.since + now - max(a.since, paused_at))
+                 for i, a in state.approvals.items()}
+    return replace(state, tasks=tasks, paused_at=None, approvals=approvals)
 
 
 def _evolve_task(state: State, event: Event, t: int) -> State:
     match event.payload:
         case ModuleCompleted() | ModuleBlocked() as p:
             tasks = {tid: track for tid, track in state.tasks.items() if track.spec.area != p.area}
-            return replace(state, tasks=tasks, ended=state.ended | {p.area})
+            spent = {run: s for run, s in state.spent.items() if run[0] != p.area}
+            approvals = {i: a for i, a in state.approvals.items() if a.request.area != p.area}
+            return replace(state, tasks=tasks, spent=spent, ended=state.ended | {p.area},
+                           approvals=approvals)
+        case ApprovalRequested() as p if p.task_id in state.tasks and p.approval_id not in state.approvals:
+            return replace(state, approvals={**state.approvals, p.approval_id: Asked(t, event, p)})
+        case ApprovalGranted() | ApprovalRejected() as p if p.approval_id in state.approvals:
+            waited = t - state.approvals[p.approval_id].since
+            state = replace(state, approvals={a: w for a, w in state.approvals.items() if a != p.approval_id})
+            track = state.tasks.get(p.task_id)
+            if track is None or not isinstance(track.phase, Running):
+                return state
+            return _put(state, replace(track, phase=replace(track.phase, since=track.phase.since + waited)))
         case ModulePlanned() as p:
             reqs = tuple(r.id for r in p.requirements)
-            return _set_area(state, p.area, Area(p.policy.max_attempts, reqs))
+            return _set_area(state, p.area, Area(p.policy.max_attempts, reqs, p.policy.budgets))
+        case TaskUsage() as p:
+            return replace(state, spent=_with_usage(state.spent, p))
         case BacklogCreated() as p:
             reqs = tuple(dict.fromkeys(r for b in p.tasks if b.role == Role.DEV for r in b.requirement_ids))
             return _set_area(state, p.area, replace(_area(state, p.area), requirement_ids=reqs))
@@ -306,6 +361,31 @@ def _timers(state: State, track: Track, now: int) -> list[Event]:
             return []
 
 
+def _approval_timers(state: State, now: int) -> list[Event]:
+    """An approval unanswered past its deadline: one `approval_overdue` alert (the PM waits)."""
+    out = []
+    for aid, asked in sorted(state.approvals.items()):
+        r, waited = asked.request, now - asked.since
+        if waited >= r.deadline_ms and not _approval_alerted(state, asked):
+            text = f"approval {aid} ({r.gate}) unanswered {waited} ms after it was asked"
+            alert = MonitorAlert(r.task_id, r.area, AlertKind.APPROVAL_OVERDUE, Severity.WARNING,
+                                 r.attempt, r.round, text)
+            kind = AlertKind.APPROVAL_OVERDUE.value
+            out.append(replace(follow(asked.cause, alert, state.me, kind, aid), occurred_at=now))
+    return out
+
+
+def _held(state: State, track: Track) -> bool:
+    """Waiting for a person's approval: the task's own clocks stand still meanwhile."""
+    return any(a.request.task_id == track.spec.task_id for a in state.approvals.values())
+
+
+def _approval_alerted(state: State, asked: Asked) -> bool:
+    r = asked.request
+    track = state.tasks.get(r.task_id)
+    return track is None or (AlertKind.APPROVAL_OVERDUE.value, r.attempt, r.round) in track.alerted
+
+
 def _due_times(track: Track) -> list[int]:
     """The times `_timers` would alert this track at, unless already alerted."""
     match track.phase:
@@ -329,6 +409,69 @@ def _alert(state: State, cause: Event, track: Track, kind: AlertKind, text: str)
     severity = Severity.CRITICAL if critical else Severity.WARNING
     alert = MonitorAlert(track.spec.task_id, track.spec.area, kind, severity, attempt, round, text)
     return [follow(cause, alert, state.me, kind.value, track.spec.task_id, attempt, round)]
+
+
+def _budget_alerts(state: State, cause: Event, p: TaskUsage) -> list[Event]:
+    """An alert per budget (the task's, the module's) whose level this usage raised:
+    `warning` past `warn_at` of a limit, `critical` (the PM escalates, the CTO blocks) at it.
+    A replayed report raises nothing."""
+    budgets = _area(state, p.area).budgets
+    after = _with_usage(state.spent, p)
+    out, target = [], _budget_target(state, p)
+    fresh = (p.area, p.task_id, p.attempt, p.round) not in state.spent
+    scopes = ((f"task {p.task_id}", budgets.task, lambda run: run[1] == p.task_id),
+              (f"module {p.area}", budgets.module, lambda run: run[0] == p.area))
+    for name, limit, counts in scopes:
+        total = sum((s for run, s in after.items() if counts(run)), Spent())
+        before = sum((s for run, s in state.spent.items() if counts(run)), Spent())
+        level, was = _level(total, limit, budgets.warn_at), _level(before, limit, budgets.warn_at)
+        # every further run over an exhausted budget is critical again: the stop may have
+        # met a task whose escalation was pending, or one no longer open
+        if target is not None and (level > was or (level == 2 and fresh)):
+            severity = Severity.CRITICAL if level == 2 else Severity.WARNING
+            what = "exhausted" if level == 2 else f"past {budgets.warn_at:.0%}"
+            text = f"{name} budget {what}: {_usage_text(total, limit)}"
+            alert = MonitorAlert(target.spec.task_id, p.area, AlertKind.BUDGET, severity,
+                                 target.spec.attempt, target.round, text)
+            out.append(follow(cause, alert, state.me, "budget", name, level))
+    return out
+
+
+def _level(total: Spent, limit: Budget, warn_at: float) -> int:
+    """0 within budget, 1 past the warning share of some limit, 2 at or over a limit."""
+    shares = [used / cap for used, cap in ((total.tokens, limit.tokens), (total.cost, limit.cost),
+                                           (total.seconds, limit.seconds)) if cap > 0]
+    worst = max(shares, default=0.0)
+    return 2 if worst >= 1 else 1 if worst >= warn_at else 0
+
+
+def _usage_text(total: Spent, limit: Budget) -> str:
+    parts = [f"{label} {used:g} of {cap:g}" for label, used, cap in (
+        ("tokens", total.tokens, limit.tokens), ("cost", round(total.cost, 6), limit.cost),
+        ("seconds", round(total.seconds, 3), limit.seconds)) if cap > 0]
+    return ", ".join(parts)
+
+
+def _budget_target(state: State, p: TaskUsage) -> Track | None:
+    """The task the alert names: the one that spent, while open, else an open one of its area
+    (the PM stops work by escalating an open task)."""
+    candidates = [state.tasks[p.task_id]] if p.task_id in state.tasks else []
+    candidates += [t for _, t in sorted(state.tasks.items()) if t.spec.area == p.area]
+    open_ = [t for t in candidates if _open(state, t)]
+    return next(iter(open_ or candidates), None)
+
+
+def _open(state: State, track: Track) -> bool:
+    """Still to verify: not verified or cancelled, nor a QA task whose dev task was verified."""
+    if _finished(track):
+        return False
+    dev = _dev_of(state, track) if track.spec.role == Role.QA else None
+    return dev is None or not isinstance(dev.phase, Verified)
+
+
+def _with_usage(spent: dict[Run, Spent], p: TaskUsage) -> dict[Run, Spent]:
+    run = (p.area, p.task_id, p.attempt, p.round)
+    return {**spent, run: Spent(p.tokens_in + p.tokens_out, p.cost, p.seconds)}
 
 
 def _qa_request(state: State, cause: Event, qa: Track, dev: Track) -> Event:

@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from orchestrator.envelope import Actor, Attachment, Event, Tick, follow
 from orchestrator.events import (
+    AlertKind,
+    Approval,
+    ApprovalRejected,
     BacklogCreated,
     BacklogTask,
     CtoDecided,
@@ -28,6 +31,7 @@ from orchestrator.events import (
     Severity,
     TaskAssigned,
     TaskCancelled,
+    TaskReassigned,
     TaskVerified,
 )
 
@@ -79,7 +83,7 @@ class State:
 
 interests = frozenset({
     ModulePlanned, TaskAssigned, PmEscalated, TaskVerified, TaskCancelled, ModuleCompleted,
-    ModuleBlocked, MonitorAlert, CtoDecided, ProjectCancelled,
+    ModuleBlocked, MonitorAlert, CtoDecided, ProjectCancelled, ApprovalRejected, TaskReassigned,
 })
 
 
@@ -111,6 +115,12 @@ def evolve(state: State, event: Event) -> State:
                 return state
             qa = tid.replace(f"/{area}/dev/", f"/{area}/qa/", 1)
             return _update(state, _running(state, area) or module, qa, status=Status.VERIFIED)
+        case TaskReassigned(area=area, task_id=tid) as p if (
+            (module := _running(state, area)) and _is_open(task := module.tasks.get(tid))
+        ):
+            assert task is not None
+            moved = dataclasses.replace(task.assignment, executor=p.executor)  # later attempts too
+            return _put_task(state, module, dataclasses.replace(task, assignment=moved))
         case TaskCancelled(area=area, task_id=tid) if (module := _running(state, area)):
             return _update(state, module, tid, status=Status.CANCELLED)
         case ModuleCompleted(area=area) if _running(state, area):
@@ -131,8 +141,13 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
             _mine(state, area) and area not in state.modules
         ):
             return _plan(state.me, event, plan)
+        case Event(payload=MonitorAlert(kind=AlertKind.APPROVAL_OVERDUE)):
+            return []  # a person's to answer: another attempt would ask the same question
         case Event(payload=MonitorAlert(area=area) as alert) if (module := _running(state, area)):
             return _triage(state.me, event, module, alert)
+        case Event(payload=ApprovalRejected(area=area) as no) if (module := _running(state, area)):
+            why = f"approval rejected ({no.gate} of {no.task_id})" + (f": {no.reason}" if no.reason else "")
+            return _block(state.me, event, module, why)
         case Event(payload=CtoDecided(area=area) as ruling) if (module := _running(state, area)):
             return _apply(state.me, event, module, ruling)
         case Event(payload=ProjectCancelled(reason=reason)):
@@ -158,6 +173,8 @@ def _plan(me: Actor, cause: Event, plan: ModulePlanned) -> list[Event]:
             deadline_ms=_deadline_ms(plan, row.role),
             lease_ms=plan.policy.heartbeat_timeout_ms,
             executor=_executor(plan, row.role),
+            acceptance=_acceptance(plan, row.requirement_ids),
+            approvals=_gates(plan, row.role),
         )
         out.append(follow(cause, assigned, me, row.task_id))
     return out
@@ -181,11 +198,22 @@ def _deadline_ms(plan: ModulePlanned, role: Role) -> int:
     return by_role.get(role, policy.devops_deadline_ms)
 
 
+def _acceptance(plan: ModulePlanned, ids: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(a for r in plan.requirements if r.id in ids for a in r.acceptance)
+
+
 def _executor(plan: ModulePlanned, role: Role) -> Executor:
     mine = [x for x in plan.executors if x.role is role]
     exact = [x for x in mine if x.area == plan.area]
     general = [x for x in mine if x.area is None]
     return (exact or general or [Executor(role=role)])[0]
+
+
+def _gates(plan: ModulePlanned, role: Role) -> tuple[Approval, ...]:
+    """The policy's gates a task of `role` may meet: its role's, and DevOps the deployments'."""
+    deployment = role is Role.DEVOPS
+    return tuple(g for g in plan.policy.approvals
+                 if g.before == role.value or (deployment and g.before.startswith("deployment_")))
 
 
 def _triage(me: Actor, cause: Event, module: Running, alert: MonitorAlert) -> list[Event]:
@@ -196,6 +224,8 @@ def _triage(me: Actor, cause: Event, module: Running, alert: MonitorAlert) -> li
     if alert.attempt != attempt:
         return []  # stale: an older attempt's alert
     reason = f"{alert.kind.value}: {alert.message}"
+    if alert.kind is AlertKind.BUDGET and alert.severity is Severity.WARNING:
+        return []  # a budget warning informs; an exhausted budget (critical) stops the work
     if alert.severity is Severity.CRITICAL:
         return [_escalate(me, cause, task, reason)]
     if attempt < module.plan.policy.max_attempts:
@@ -210,13 +240,17 @@ def _apply(me: Actor, cause: Event, module: Running, ruling: CtoDecided) -> list
         if task is None or not _is_open(task) or not task.escalated:
             return []
         return [_reassign(me, cause, task)]
-    why = f"blocked by the CTO: {ruling.reason}"
+    return _block(me, cause, module, ruling.reason, f"blocked by the CTO: {ruling.reason}")
+
+
+def _block(me: Actor, cause: Event, module: Running, reason: str, why: str | None = None) -> list[Event]:
+    """The module ends blocked: its open tasks cancelled (`why`), then `module.blocked`."""
     out = [
-        follow(cause, TaskCancelled(tid, module.plan.area, why), me, tid)
+        follow(cause, TaskCancelled(tid, module.plan.area, why or reason), me, tid)
         for tid, t in module.tasks.items()
         if _is_open(t)
     ]
-    out.append(follow(cause, ModuleBlocked(module.plan.area, ruling.reason), me))
+    out.append(follow(cause, ModuleBlocked(module.plan.area, reason), me))
     return out
 
 

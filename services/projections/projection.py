@@ -15,6 +15,9 @@ from typing import Any, NamedTuple
 
 from orchestrator.envelope import DEFAULT_TENANT, Event
 from orchestrator.events import (
+    ApprovalGranted,
+    ApprovalRejected,
+    ApprovalRequested,
     BacklogCreated,
     DevopsDeployed,
     DevopsFailed,
@@ -42,6 +45,7 @@ from orchestrator.events import (
     TaskStarted,
     TaskVerified,
 )
+from services.projections import org
 
 Row = dict[str, Any]
 
@@ -62,8 +66,11 @@ class Rows:
     counts: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # [tasks, verified] per module
     alerts: dict[str, Row] = field(default_factory=dict)  # new rows only: inserts keep the first
     rejections: dict[str, Row] = field(default_factory=dict)
+    roles: dict[tuple[str, str], Row] = field(default_factory=dict)  # this batch's org rows only
+    instances: dict[tuple[str, str, str, str], Row] = field(default_factory=dict)
+    approvals: dict[str, Row] = field(default_factory=dict)
     changed: dict[str, set[Any]] = field(default_factory=lambda: {"projects": set(), "modules": set(),
-                                                                  "tasks": set()})
+                                                                  "tasks": set(), "approvals": set()})
 
     def written(self, table: str) -> list[Row]:
         found: dict[Any, Row] = getattr(self, table)
@@ -73,13 +80,15 @@ class Rows:
 class Keys(NamedTuple):
     projects: list[str]
     tasks: list[str]
+    approvals: list[str] = []
 
 
 def touched(events: list[Event]) -> Keys:
-    """The project and task ids whose stored rows the fold of `events` needs."""
+    """The project, task and approval ids whose stored rows the fold of `events` needs."""
     tasks = {t for e in events for t in (getattr(e.payload, "task_id", None),
                                          getattr(e.payload, "dev_task_id", None)) if t}
-    return Keys(sorted({e.project_id for e in events if e.project_id}), sorted(tasks))
+    approvals = {a for e in events if (a := getattr(e.payload, "approval_id", None))}
+    return Keys(sorted({e.project_id for e in events if e.project_id}), sorted(tasks), sorted(approvals))
 
 
 def timestamp(ms: int) -> datetime:
@@ -148,8 +157,34 @@ def fold(rows: Rows, event: Event) -> None:
                 "task_id": p.task_id, "area": p.area, "kind": p.kind.value, "severity": p.severity.value,
                 "attempt": p.attempt, "round": p.round, "message": p.message, "occurred_at": at,
                 "tenant": tenant_of(event)})
+        case ApprovalRequested() | ApprovalGranted() | ApprovalRejected() as p:
+            _approval(rows, event, p, at)
         case _:
             _task_status(rows, event, at)
+    org.fold(rows.roles, rows.instances, event, at)
+
+
+def _approval(rows: Rows, event: Event, p: ApprovalRequested | ApprovalGranted | ApprovalRejected,
+              at: datetime) -> None:
+    """A gate asked (pending, and its task `awaiting_approval`), then granted or rejected once."""
+    found = rows.approvals.get(p.approval_id)
+    match p:
+        case ApprovalRequested() if found is None:
+            rows.approvals[p.approval_id] = {
+                "approval_id": p.approval_id, "project_id": event.project_id,
+                "request_id": event.request_id, "task_id": p.task_id, "area": p.area,
+                "role": p.role.value, "gate": p.gate, "status": "pending", "attempt": p.attempt,
+                "round": p.round, "deadline_ms": p.deadline_ms, "reason": "", "decided_by": None,
+                "requested_at": at, "decided_at": None, "tenant": tenant_of(event)}
+            _task(rows, p.task_id, "awaiting_approval", at)
+        case ApprovalGranted() | ApprovalRejected() if found is not None and found["status"] == "pending":
+            status = "granted" if isinstance(p, ApprovalGranted) else "rejected"
+            found.update(status=status, reason=p.reason, decided_by=event.actor.instance, decided_at=at)
+            if status == "granted":
+                _task(rows, p.task_id, "assigned", at)
+        case _:
+            return
+    rows.changed["approvals"].add(p.approval_id)
 
 
 def _task_status(rows: Rows, event: Event, at: datetime) -> None:

@@ -1,7 +1,7 @@
 """A person's verdict on a manual task (API and CLI share this): check, store, deliver.
 
 The projection says which claim is current: the task must be `started` (claimed by a
-worker) and its latest assignment must use the `manual` executor. The verdict names that
+worker) and its latest assignment or hand-off must use the `manual` executor. The verdict names that
 (attempt, round); artifacts are put in the store first and travel as references.
 """
 
@@ -26,9 +26,12 @@ class Refused(ValueError):
 
 
 def executor_kind(conn: psycopg.Connection[Any], task_id: str) -> str | None:
+    """The executor of the task's latest assignment or hand-off (a project's events share
+    a partition, so the offset orders them)."""
     row = conn.execute(
-        "SELECT payload->'executor'->>'kind' FROM events WHERE type = 'task.assigned' "
-        "AND payload->>'task_id' = %s ORDER BY (payload->>'attempt')::int DESC LIMIT 1",
+        "SELECT payload->'executor'->>'kind' FROM events WHERE type IN "
+        "('task.assigned', 'task.reassigned') AND payload->>'task_id' = %s "
+        'ORDER BY partition DESC, "offset" DESC LIMIT 1',
         [task_id]).fetchone()
     return row[0] if row else None
 

@@ -25,6 +25,8 @@ KEYS: dict[str, tuple[str, ...]] = {
     "projects": ("project_id",), "modules": ("project_id", "area"), "tasks": ("task_id",),
     "events": ("event_id",), "alerts": ("event_id",), "rejections": ("request_id",),
     "positions": ("topic", "partition"), "dead_letters": ("topic", "partition", '"offset"'),
+    "roles": ("project_id", "name"), "role_instances": ("project_id", "role", "area", "instance"),
+    "approvals": ("approval_id",),
 }
 
 
@@ -116,9 +118,12 @@ EVENT_COLS = ('event_id, topic, partition, "offset", type, project_id, request_i
               "actor_role, actor_area, actor_instance, occurred_at, artifacts, payload")
 ALERT_COLS = ("event_id, project_id, request_id, task_id, area, kind, severity, attempt, round, "
               "message, occurred_at")
+APPROVAL_COLS = ("approval_id, project_id, task_id, area, role, gate, status, attempt, round, "
+                 "deadline_ms, reason, decided_by, requested_at, decided_at")
 PAGE_KEYS = {"projects": ("project_id",), "tasks": ("task_id",), "events": ("partition", '"offset"'),
-             "alerts": ("occurred_at", "event_id")}
-_COLS = {"projects": PROJECT_COLS, "tasks": TASK_COLS, "events": EVENT_COLS, "alerts": ALERT_COLS}
+             "alerts": ("occurred_at", "event_id"), "approvals": ("requested_at", "approval_id")}
+_COLS = {"projects": PROJECT_COLS, "tasks": TASK_COLS, "events": EVENT_COLS, "alerts": ALERT_COLS,
+         "approvals": APPROVAL_COLS}
 
 
 def _agg(rows: str, order: str, cast: str = "json") -> str:
@@ -148,6 +153,30 @@ DELIVERY_EVENTS = "SELECT " + _agg(
     "WHERE type = ANY(%s) "
     "AND (%s::text IS NULL OR project_id = %s) "
     f"AND project_id IN (SELECT project_id FROM projects WHERE {SCOPED})", 'r.partition, r."offset"', "text")
+ORG = ("SELECT json_build_object('roles', " + _agg(
+    "SELECT role, area, count(*) FILTER (WHERE status = 'hired') AS serving, "
+    f"count(*) FILTER (WHERE status = 'released') AS released FROM roles WHERE {SCOPED} "
+    "AND (%s::text IS NULL OR area = %s) GROUP BY role, area", "r.area, r.role")
+    + ", 'instances', " + _agg(
+    "SELECT role, area, instance, count(*) AS projects, sum(events) AS events, max(last_seen) AS last_seen "
+    f"FROM role_instances WHERE {SCOPED} AND (%s::text IS NULL OR area = %s) GROUP BY role, area, instance",
+    "r.area, r.role, r.instance") + ")::text")
+PROJECT_ORG = "SELECT " + _agg(
+    "SELECT name, role, area, status, hired_at, released_at, reason, (SELECT coalesce(json_agg(i ORDER BY "
+    "i.instance), '[]') FROM (SELECT instance, events, first_seen, last_seen FROM role_instances x "
+    "WHERE x.project_id = o.project_id AND x.role = o.role AND x.area = o.area) i) AS instances "
+    f"FROM roles o WHERE project_id = %s AND {SCOPED}", "r.area, r.role", "text")
+# What an operator's control of a project, answer to an approval or hand-off of a task is
+# checked against (the CLI passes NULL tenants: every one).
+PROJECT_CONTROL = ("SELECT row_to_json(x)::text FROM (SELECT status, request_id FROM projects "
+                   f"WHERE project_id = %s AND {SCOPED}) x")
+APPROVAL = ("SELECT row_to_json(x)::text FROM (SELECT a.approval_id, a.project_id, a.request_id, "
+            "a.task_id, a.area, a.role, a.gate, a.status, p.status AS project_status FROM approvals a "
+            "JOIN projects p USING (project_id) WHERE a.approval_id = %s "
+            "AND a.tenant = ANY(coalesce(%s::text[], ARRAY[a.tenant]))) x")
+HANDOFF = ("SELECT row_to_json(x)::text FROM (SELECT t.task_id, t.project_id, t.area, t.role, t.status, "
+           "p.request_id, p.status AS project_status FROM tasks t JOIN projects p USING (project_id) "
+           "WHERE t.task_id = %s AND t.tenant = ANY(coalesce(%s::text[], ARRAY[t.tenant]))) x")
 PROJECT_EXISTS = f"EXISTS (SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED})"
 PROJECT_VISIBLE = f"SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED}"
 
@@ -234,3 +263,14 @@ def request(conn: psycopg.Connection[Any], request_id: str) -> tuple[list[Any], 
     row = conn.execute(REQUEST, [request_id, None] * 3).fetchone()
     assert row is not None  # three scalar subqueries: always one row
     return json.loads(row[0]), json.loads(row[1]), None if row[2] is None else json.loads(row[2])
+
+
+def org(conn: psycopg.Connection[Any], area: str | None = None) -> dict[str, Any]:
+    """Roles and instances per area over every tenant (the read commands' view of `/org`)."""
+    found: dict[str, Any] = fetch(conn, ORG, [None, area, area, None, area, area])
+    return found
+
+
+def project_org(conn: psycopg.Connection[Any], project_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = fetch(conn, PROJECT_ORG, [project_id, None]) or []
+    return found

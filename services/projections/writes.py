@@ -17,6 +17,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from orchestrator.envelope import Event
+from services.projections import org
 from services.projections.projection import Keys, Position, Rows, tenant_of, timestamp
 
 EVENT_COLUMNS = ('event_id, topic, partition, "offset", type, project_id, request_id, causation_id, '
@@ -28,8 +29,12 @@ COLUMNS = {
                 "updated_at"),
     "tasks": ("task_id", "project_id", "area", "role", "title", "status", "verified", "attempt", "round",
               "assignee", "deadline_ms", "requirement_ids", "updated_at", "tenant"),
+    "approvals": ("approval_id", "project_id", "request_id", "task_id", "area", "role", "gate", "status",
+                  "attempt", "round", "deadline_ms", "reason", "decided_by", "requested_at", "decided_at",
+                  "tenant"),
 }
-KEYS = {"projects": ("project_id",), "modules": ("project_id", "area"), "tasks": ("task_id",)}
+KEYS = {"projects": ("project_id",), "modules": ("project_id", "area"), "tasks": ("task_id",),
+        "approvals": ("approval_id",)}
 
 
 def _upsert(table: str) -> str:
@@ -56,6 +61,7 @@ SQL = {
     "load_projects": f"SELECT {', '.join(COLUMNS['projects'])} FROM projects WHERE project_id = ANY(%s)",
     "load_modules": f"SELECT {', '.join(COLUMNS['modules'])} FROM modules WHERE project_id = ANY(%s)",
     "load_tasks": f"SELECT {', '.join(COLUMNS['tasks'])} FROM tasks WHERE task_id = ANY(%s)",
+    "load_approvals": f"SELECT {', '.join(COLUMNS['approvals'])} FROM approvals WHERE approval_id = ANY(%s)",
     "load_counts": """SELECT project_id, area, count(*), count(*) FILTER (WHERE verified) FROM tasks
         WHERE project_id = ANY(%s) GROUP BY project_id, area""",
     **{f"upsert_{t}": _upsert(t) for t in COLUMNS},
@@ -103,6 +109,9 @@ def load(conn: psycopg.Connection[Any], keys: Keys) -> Rows:
                             for r in cur.execute(SQL["load_modules"], (keys.projects,))}
         if keys.tasks:
             rows.tasks = {r["task_id"]: r for r in cur.execute(SQL["load_tasks"], (keys.tasks,))}
+        if keys.approvals:
+            rows.approvals = {r["approval_id"]: r
+                              for r in cur.execute(SQL["load_approvals"], (keys.approvals,))}
     owners = sorted(set(keys.projects) | {t["project_id"] for t in rows.tasks.values()})
     if owners:
         rows.counts = {(p, a): [n, v] for p, a, n, v in conn.execute(SQL["load_counts"], (owners,))}
@@ -121,6 +130,9 @@ def write(conn: psycopg.Connection[Any], rows: Rows, events: Iterable[tuple[Any,
         for table in ("alerts", "rejections"):
             if new := list(getattr(rows, table).values()):
                 cur.execute(SQL[f"insert_{table}"], (orjson.dumps(new).decode(),))
+        for table, merged in (("roles", rows.roles), ("role_instances", rows.instances)):
+            if merged:
+                cur.execute(org.SQL[table], (orjson.dumps(list(merged.values())).decode(),))
 
 
 def positions(conn: psycopg.Connection[Any], topic: str, nexts: dict[int, int]) -> None:

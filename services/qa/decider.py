@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from orchestrator import worker
 from orchestrator.envelope import Event, Tick, follow
-from orchestrator.events import ProjectResumed, QaFailed, QaPassed, QaRequested, TaskFailed, TaskStarted
+from orchestrator.events import (
+    ApprovalGranted,
+    ProjectResumed,
+    QaFailed,
+    QaPassed,
+    QaRequested,
+    TaskFailed,
+    TaskReassigned,
+    TaskStarted,
+)
 from orchestrator.worker import Outcome, State
 
 # the lease protocol the three workers share, re-exported as this actor's own
@@ -16,7 +25,7 @@ from orchestrator.worker import work_of as work_of
 TRIGGER = QaRequested
 RESULTS = (QaPassed, QaFailed, TaskFailed)
 interests = worker.interests(TRIGGER, RESULTS)
-CLAIMS = (QaRequested,)  # what claims work for this role: re-claimed on resume
+CLAIMS = (QaRequested,)  # what claims work for this role: re-claimed on resume or grant
 
 
 def evolve(state: State, event: Event) -> State:
@@ -27,8 +36,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
     if isinstance(event, Event) and not worker.mine(state, event):
         return []
     match event:
-        case Event(payload=ProjectResumed()) if state.paused:
-            return worker.resume_claims(state, CLAIMS)
+        case Event(payload=ProjectResumed() | ApprovalGranted() | TaskReassigned()):
+            return worker.operated(state, event, CLAIMS)
         case Event(payload=QaRequested() as p) if p.task_id in state.tasks:
             lease = state.tasks[p.task_id].spec.lease_ms
             return worker.claim(state, event, p.task_id, p.attempt, p.round, lease)

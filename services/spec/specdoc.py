@@ -25,6 +25,9 @@ from pydantic import (
 )
 
 from orchestrator.events import (
+    Approval,
+    Budget,
+    Budgets,
     Executor,
     Module,
     Policy,
@@ -84,10 +87,52 @@ class _Deadlines(_Model):
         return None if value is None else _positive_duration(value)
 
 
+class _Budget(_Model):
+    tokens: Annotated[StrictInt, Field(ge=0)] = 0
+    cost: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    time: StrictStr | None = None
+
+    @field_validator("cost", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("time")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return None if value is None else _positive_duration(value)
+
+    def limits(self) -> Budget:
+        return Budget(self.tokens, self.cost, _ms(self.time, 0) / 1000)
+
+
+class _Budgets(_Model):
+    warn_at: Annotated[float, Field(gt=0, le=1)] = 0.8
+    task: _Budget = _Budget()
+    module: _Budget = _Budget()
+
+    @field_validator("warn_at", mode="before")
+    @classmethod
+    def _share(cls, value: object) -> object:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class _Approval(_Model):
+    before: Literal["dev", "qa", "devops", "deployment_partial", "deployment_total"]
+    deadline: StrictStr | None = None
+
+    @field_validator("deadline")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return None if value is None else _positive_duration(value)
+
+
 class _Policy(_Model):
     max_attempts: Annotated[StrictInt, Field(ge=1, le=10)] = 3
     deadlines: _Deadlines = _Deadlines()
     heartbeat_timeout: StrictStr | None = None
+    budgets: _Budgets = _Budgets()
+    approvals: list[_Approval] = []
 
     @field_validator("heartbeat_timeout")
     @classmethod
@@ -107,7 +152,7 @@ class _Executor(BaseModel):
     model_config = ConfigDict(extra="allow", strict=True, frozen=True)
     __pydantic_extra__: dict[str, Annotated[str, BeforeValidator(_option_text)]]
 
-    kind: Literal["simulated", "command", "http", "manual"]
+    kind: Literal["simulated", "command", "http", "manual", "llm"]
 
 
 def _executor_shape(value: Any) -> str:
@@ -234,7 +279,7 @@ def _duplicates(data: dict[Any, Any]) -> list[SpecError]:
 
 
 def _project(spec: _Spec) -> ProjectCreated:
-    deadlines = spec.policy.deadlines
+    deadlines, budgets = spec.policy.deadlines, spec.policy.budgets
     defaults = Policy()
     policy = Policy(
         max_attempts=spec.policy.max_attempts,
@@ -242,6 +287,9 @@ def _project(spec: _Spec) -> ProjectCreated:
         qa_deadline_ms=_ms(deadlines.qa, defaults.qa_deadline_ms),
         devops_deadline_ms=_ms(deadlines.devops, defaults.devops_deadline_ms),
         heartbeat_timeout_ms=_ms(spec.policy.heartbeat_timeout, defaults.heartbeat_timeout_ms),
+        budgets=Budgets(budgets.warn_at, budgets.task.limits(), budgets.module.limits()),
+        approvals=tuple(Approval(a.before, _ms(a.deadline, Approval("").deadline_ms))
+                        for a in spec.policy.approvals),
     )
     modules = tuple(
         Module(m.area, tuple(Requirement(r.id, r.title, tuple(r.acceptance))

@@ -67,6 +67,12 @@ def test_the_example_spec_reaches_project_completed_with_one_rework_loop(fleet: 
     assert counts["qa.requested"] == requirements + 1
     assert counts["devops.requested"] == counts["devops.deployed"] == counts["smoke.passed"]
     assert counts["monitor.alert"] == 0 and counts["pm.escalated"] == 0
+    runs = counts["task.completed"] + counts["qa.passed"] + counts["qa.failed"] + counts["devops.deployed"]
+    assert counts["task.usage"] == runs  # every run reports what it consumed, once
+    staffed = [(e.type, getattr(e.payload, "name", "")) for e in events if e.type.startswith("role.")]
+    assert sorted(n for t, n in staffed if t == "role.hired") == \
+        sorted(n for t, n in staffed if t == "role.released")  # each hire released once, at its end
+    assert len(staffed) == 2 * 3 * 5  # three areas, five roles each
     every = {e.event_id for e in events}
     for e in events:
         assert e.request_id == events[0].request_id

@@ -42,12 +42,17 @@ ROUTES = {
     ("GET", "/projects/{project_id}/traceability"): ("read", "/projects/auth-1/traceability", 200, 404),
     ("GET", "/requests/{request_id}/tree"): ("read", "/requests/req-auth/tree", 200, 404),
     ("GET", "/metrics/delivery"): ("read", "/metrics/delivery", 200, 200),
+    ("GET", "/org"): ("read", "/org", 200, 200),
+    ("GET", "/projects/{project_id}/org"): ("read", "/projects/auth-1/org", 200, 404),
     ("POST", "/projects/{project_id}/{action}"): ("operate", "/projects/auth-1/pause", 409, 404),
     ("GET", "/metrics"): ("read", "/metrics", 200, 200),
     ("GET", "/tokens"): ("admin", "/tokens", 200, 200),
     ("POST", "/specs"): ("submit", "/specs?tenant=default", 202, 403),
     ("POST", "/tasks/{task_id}/complete"): ("operate", f"/tasks/{TASK}/complete", 409, 404),
     ("POST", "/tasks/{task_id}/fail"): ("operate", f"/tasks/{TASK}/fail", 409, 404),
+    ("GET", "/approvals"): ("read", "/approvals", 200, 200),
+    ("POST", "/approvals/{approval_id}/{action}"): ("operate", "/approvals/none/grant", 404, 404),
+    ("POST", "/tasks/{task_id}/reassign"): ("operate", f"/tasks/{TASK}/reassign", 409, 404),
 }
 # open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it)
 OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/tasks/{task_id}/callback")}
@@ -65,6 +70,8 @@ def world(settings: Settings, schema: str) -> Iterator[tuple[TestClient, Setting
 def _call(client: TestClient, method: str, path: str, token: str | None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = b"name: shop\n" if path.startswith("/specs") else None
+    if path.endswith("/reassign"):  # the one write whose body is required
+        body, headers = b'{"executor": {"kind": "manual"}}', {**headers, "Content-Type": "application/json"}
     return client.request(method, path, headers=headers, content=body).status_code
 
 

@@ -123,3 +123,37 @@ def test_tasks_show_whole_task_ids_however_narrow_the_terminal(cli) -> None:  # 
 
 def _env_of(cli) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return cli.env  # type: ignore[no-any-return]
+
+
+def test_an_approval_is_listed_granted_from_the_shell_and_then_shown_granted(  # type: ignore[no-untyped-def]
+        cli, settings: Settings, schema: str) -> None:  # noqa: F811
+    from orchestrator.envelope import Actor, follow
+    from orchestrator.events import ApprovalRequested, Role
+
+    live = scenario("shop-gate", request_id="req-gate")[:7]  # created, planned, tasks assigned
+    ops = "shop-gate/backend/devops"
+    asked = follow(live[-1], ApprovalRequested("ap-cli", ops, "backend", Role.DEVOPS, "deployment_total",
+                                               1, 0, 60_000), Actor(Role.DEVOPS, "backend", "d1"))
+    publish(settings, [*live, asked])
+    projector.run_until_caught_up(settings, schema)
+    listed = cli("approval", "list", "--project", "shop-gate", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert [(a["approval_id"], a["gate"], a["status"]) for a in json.loads(listed.output)] == [
+        ("ap-cli", "deployment_total", "pending")]
+    granted = cli("approval", "grant", "ap-cli", "--reason", "go")
+    assert granted.exit_code == 0 and "approval.granted" in granted.output, granted.output
+    projector.run_until_caught_up(settings, schema)
+    shown = json.loads(cli("approval", "list", "--project", "shop-gate", "--status", "", "--json").output)
+    assert [(a["status"], a["reason"], a["decided_by"]) for a in shown] == [("granted", "go", "cli")]
+    again = cli("approval", "reject", "ap-cli")
+    assert again.exit_code == 1 and "cannot reject approval ap-cli: it is granted" in again.output
+    assert "no approval nope" in cli("approval", "grant", "nope").output
+
+
+def test_a_hand_off_of_an_ended_task_or_to_an_unknown_executor_is_refused(cli) -> None:  # type: ignore[no-untyped-def]
+    task = "shop-cli/backend/dev/FR-1"
+    ended = cli("task", "reassign", task, "--executor", "manual")
+    assert ended.exit_code == 1 and f"cannot reassign task {task}: it is verified" in ended.output
+    robot = cli("task", "reassign", task, "--executor", "robot")
+    assert robot.exit_code == 1 and "unknown executor kind 'robot'" in robot.output
+    assert "no task nope" in cli("task", "reassign", "nope", "--executor", "manual").output

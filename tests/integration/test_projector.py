@@ -37,6 +37,8 @@ from orchestrator.events import (
     QaRequested,
     Requirement,
     Role,
+    RoleHired,
+    RoleReleased,
     Scope,
     Severity,
     SmokePassed,
@@ -50,6 +52,7 @@ from orchestrator.events import (
     TaskVerified,
 )
 from orchestrator.events import BacklogCreated as Backlog
+from services.cto.decider import STAFF
 from services.projections import projector, views
 
 pytestmark = pytest.mark.integration
@@ -68,6 +71,7 @@ def scenario(project_id: str, request_id: str | None = None, t0: int = 1_700_000
         (Role.SPEC, None, ProjectCreated(p, "demo", (Module(area, (req,)),), Policy())),
         (Role.CTO, None, CharterCreated(p, (area,), ("m1",))),
         (Role.CTO, None, ModulePlanned(area, f"pm-{area}", (req,), Policy())),
+        *[(Role.CTO, None, RoleHired(r, area, f"{r.value}-{area}")) for r in STAFF],
         (Role.PM, area, Backlog(area, (BacklogTask(dev, Role.DEV, ("FR-1",), "Login"),
                                        BacklogTask(qa, Role.QA, ("FR-1",), "Login"),
                                        BacklogTask(ops, Role.DEVOPS, ("FR-1",), "Deploy")))),
@@ -94,6 +98,7 @@ def scenario(project_id: str, request_id: str | None = None, t0: int = 1_700_000
         (Role.DEVOPS, "d1", SmokePassed(ops, area, Scope.TOTAL, 1, 0)),
         (Role.MONITOR, area, TaskVerified(ops, area, Role.DEVOPS, ("FR-1",))),
         (Role.PM, area, ModuleCompleted(area, 3)),
+        *[(Role.CTO, None, RoleReleased(r, area, f"{r.value}-{area}", "module completed")) for r in STAFF],
         (Role.CTO, None, ProjectCompleted((area,))),
     ]
     out, cause = [], None

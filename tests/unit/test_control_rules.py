@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from orchestrator import control
-from orchestrator.events import ProjectCancelled, ProjectPaused, ProjectResumed
+from orchestrator.envelope import Actor, Event
+from orchestrator.events import (
+    ApprovalGranted,
+    ApprovalRequested,
+    Executor,
+    ProjectCancelled,
+    ProjectPaused,
+    ProjectResumed,
+    Role,
+    TaskReassigned,
+)
 from services.projections.projection import Rows, fold
 
 
@@ -34,3 +44,56 @@ def test_the_read_model_shows_paused_resumed_and_cancelled_but_never_reopens_an_
         assert rows.projects["shop-1"]["status"] == shown
     fold(rows, control.event("pause", "shop-1", "req-1", "created"))
     assert rows.projects["shop-1"]["status"] == "cancelled"
+
+
+APPROVAL = {"approval_id": "ap-1", "project_id": "shop-1", "request_id": "req-1",
+            "task_id": "shop-1/web/devops", "area": "web", "role": "devops", "gate": "deployment_total",
+            "status": "pending",
+            "project_status": "created"}
+
+
+def test_an_answer_to_a_pending_approval_names_its_task_and_gate() -> None:
+    granted = control.answer("grant", APPROVAL, "looks fine", now_ms=7)
+    assert (granted.type, granted.payload, granted.project_id, granted.actor.role) == (
+        "approval.granted", ApprovalGranted("ap-1", "shop-1/web/devops", "web", Role.DEVOPS,
+                                            "deployment_total", "looks fine"), "shop-1", Role.CLIENT)
+    assert control.answer("reject", APPROVAL).type == "approval.rejected"
+
+
+@pytest.mark.parametrize("change", [{"status": "granted"}, {"status": "rejected"},
+                                    {"project_status": "cancelled"}, {"project_status": "blocked"}])
+def test_an_answer_to_an_approval_no_longer_pending_or_of_an_ended_project_is_refused(
+        change: dict[str, str]) -> None:
+    with pytest.raises(control.Refused, match="approval ap-1"):
+        control.answer("grant", {**APPROVAL, **change})
+
+
+TASK = {"task_id": "shop-1/web/dev/FR-1", "project_id": "shop-1", "area": "web", "role": "dev",
+        "status": "started", "request_id": "req-1", "project_status": "resumed"}
+
+
+def test_a_hand_off_names_the_new_executor_of_the_tasks_role() -> None:
+    moved = control.reassign(TASK, "manual", {"wait": "1h"}, "a person takes over")
+    assert moved.payload == TaskReassigned("shop-1/web/dev/FR-1", "web", Role.DEV,
+                                           Executor(Role.DEV, "manual", None, {"wait": "1h"}),
+                                           "a person takes over")
+
+
+@pytest.mark.parametrize(("kind", "change"), [("robot", {}), ("manual", {"status": "verified"}),
+                                              ("manual", {"project_status": "completed"})])
+def test_a_hand_off_to_an_unknown_executor_or_of_an_ended_task_is_refused(
+        kind: str, change: dict[str, str]) -> None:
+    with pytest.raises(control.Refused):
+        control.reassign({**TASK, **change}, kind)
+
+
+def test_the_read_model_lists_an_approval_pending_then_answered_once() -> None:
+    rows = Rows()
+    asked = ApprovalRequested("ap-1", "shop-1/web/devops", "web", Role.DEVOPS, "deployment_total",
+                              1, 2, 60_000)
+    fold(rows, Event("e1", "shop-1", "req-1", None, 1000, Actor(Role.DEVOPS, "web", "d1"), asked))
+    assert rows.approvals["ap-1"]["status"] == "pending"
+    fold(rows, control.answer("reject", APPROVAL, "no", who="ops", now_ms=2000))
+    fold(rows, control.answer("grant", APPROVAL, now_ms=3000))  # a second answer changes nothing
+    row = rows.approvals["ap-1"]
+    assert (row["status"], row["reason"], row["decided_by"], row["round"]) == ("rejected", "no", "ops", 2)

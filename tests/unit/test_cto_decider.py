@@ -24,12 +24,15 @@ from orchestrator.events import (
     PmEscalated,
     Policy,
     ProjectBlocked,
+    ProjectCancelled,
     ProjectCompleted,
     ProjectCreated,
     Requirement,
     Role,
+    RoleHired,
+    RoleReleased,
 )
-from services.cto.decider import State, decide, evolve, initial_state
+from services.cto.decider import STAFF, State, decide, evolve, initial_state
 
 CTO = Actor(Role.CTO, None, "cto-0")
 PM = Actor(Role.PM, "web", "pm-0")
@@ -59,7 +62,14 @@ def given(events: Iterable[Event]) -> State:
 
 
 def shapes(events: list[Event]) -> list[tuple[str, Payload]]:
-    return [(e.type, e.payload) for e in events]
+    """What the CTO decided, the org chart's hires and releases left out (tested apart)."""
+    return [(e.type, e.payload) for e in events if not e.type.startswith("role.")]
+
+
+def org(events: list[Event]) -> list[tuple[str, str, str]]:
+    """(type, role name, reason) of the org chart's events among `events`."""
+    return [(e.type, e.payload.name, getattr(e.payload, "reason", "")) for e in events
+            if isinstance(e.payload, RoleHired | RoleReleased)]
 
 
 PLANNED = event(CREATED, "created", Actor(Role.SPEC))
@@ -80,7 +90,7 @@ def test_a_created_project_gets_a_charter_and_one_planned_module_per_module() ->
         ("module.planned", ModulePlanned("web", "pm-web", CREATED.modules[1].requirements,
                                          POLICY, (EXECUTORS[0], EXECUTORS[2]))),
     ]
-    assert len({o.event_id for o in outs}) == 3
+    assert len({o.event_id for o in outs}) == len(outs)
     assert all(o.request_id == "req-1" and o.causation_id == "created" for o in outs)
 
 
@@ -103,7 +113,7 @@ def test_a_project_is_planned_only_once() -> None:
 def test_the_project_completes_when_every_planned_module_completed() -> None:
     backend = event(ModuleCompleted("backend", 3), "mc-1")
     web = event(ModuleCompleted("web", 5), "mc-2")
-    assert decide(given([PLANNED]), backend) == []
+    assert shapes(decide(given([PLANNED]), backend)) == []
     assert shapes(decide(given([PLANNED, backend]), web)) == [
         ("project.completed", ProjectCompleted(("backend", "web")))]
 
@@ -111,7 +121,7 @@ def test_the_project_completes_when_every_planned_module_completed() -> None:
 def test_the_project_completes_only_once() -> None:
     backend = event(ModuleCompleted("backend", 3), "mc-1")
     web = event(ModuleCompleted("web", 5), "mc-2")
-    [done] = decide(given([PLANNED, backend]), web)
+    [done] = [o for o in decide(given([PLANNED, backend]), web) if o.type == "project.completed"]
     assert decide(given([PLANNED, backend, web, done]), event(ModuleCompleted("web", 5), "x")) == []
 
 
@@ -152,24 +162,24 @@ def test_an_escalation_already_ruled_on_gets_no_second_ruling() -> None:
 
 def test_a_blocked_module_blocks_the_project_once() -> None:
     blocked = event(ModuleBlocked("web", "QA keeps failing"), "mb-1")
-    [out] = decide(given([PLANNED]), blocked)
+    [out] = [o for o in decide(given([PLANNED]), blocked) if o.type == "project.blocked"]
     assert shapes([out]) == [
         ("project.blocked", ProjectBlocked(("web",), "module web blocked: QA keeps failing"))]
     later = event(ModuleBlocked("backend", "late"), "mb-2")
-    assert decide(given([PLANNED, blocked, out]), later) == []
+    assert shapes(decide(given([PLANNED, blocked, out]), later)) == []
 
 
 def test_a_blocked_project_never_completes() -> None:
     blocked = event(ModuleBlocked("web", "x"), "mb-1")
-    [out] = decide(given([PLANNED, blocked]), blocked)
+    [out] = [o for o in decide(given([PLANNED]), blocked) if o.type == "project.blocked"]
     backend = event(ModuleCompleted("backend", 3), "mc-1")
     web = event(ModuleCompleted("web", 5), "mc-2")
-    assert decide(given([PLANNED, blocked, out, backend]), web) == []
+    assert shapes(decide(given([PLANNED, blocked, out, backend]), web)) == []
 
 
 def test_escalations_in_flight_are_still_answered_once_the_project_is_blocked() -> None:
     blocked = event(ModuleBlocked("web", "x"), "mb-1")
-    [out] = decide(given([PLANNED]), blocked)
+    [out] = [o for o in decide(given([PLANNED]), blocked) if o.type == "project.blocked"]
     [ruling] = decide(given([PLANNED, blocked, out]), escalated("backend", "task_failed: x", "e"))
     assert isinstance(ruling.payload, CtoDecided)
 
@@ -179,6 +189,30 @@ def test_events_before_the_project_exists_are_ignored() -> None:
     assert decide(given([]), escalated("web", "late", "e")) == []
 
 
+def test_each_planned_area_is_staffed_with_every_role_it_needs() -> None:
+    hired = org(decide(given([]), PLANNED))
+    assert hired == [("role.hired", f"{role.value}-{area}", "") for area in ("backend", "web")
+                     for role in STAFF]
+    assert {r.value for r in STAFF} == {"pm", "monitor", "dev", "qa", "devops"}
+
+
+def test_an_ended_module_releases_its_roles_once() -> None:
+    done = event(ModuleCompleted("backend", 3), "mc-1")
+    released = org(decide(given([PLANNED]), done))
+    assert released == [("role.released", f"{r.value}-backend", "module completed") for r in STAFF]
+    assert org(decide(given([PLANNED, done]), event(ModuleCompleted("backend", 3), "again"))) == []
+    blocked = event(ModuleBlocked("web", "x"), "mb-1")
+    assert {n for _, n, why in org(decide(given([PLANNED, done]), blocked))
+            if why == "module blocked"} == {f"{r.value}-web" for r in STAFF}
+
+
+def test_a_cancelled_project_releases_the_roles_of_the_modules_still_open() -> None:
+    done = event(ModuleCompleted("backend", 3), "mc-1")
+    cancel = event(ProjectCancelled("stop"), "cancel", Actor(Role.CLIENT, None, "cli"))
+    released = org(decide(given([PLANNED, done]), cancel))
+    assert released == [("role.released", f"{r.value}-web", "project cancelled") for r in STAFF]
+
+
 reasons = st.sampled_from(["deadline_missed: late", "repeated_qa_failure: x", "task_failed: y"])
 steps = st.lists(
     st.one_of(
@@ -186,6 +220,7 @@ steps = st.lists(
         st.tuples(st.just("blocked"), st.sampled_from(["backend", "web"]), st.just("")),
         st.tuples(st.just("escalated"), st.sampled_from(["backend", "web"]), reasons),
         st.tuples(st.just("created"), st.just(""), st.just("")),
+        st.tuples(st.just("cancelled"), st.just(""), st.just("")),
     ),
     max_size=15,
 )
@@ -203,6 +238,7 @@ def test_deciding_an_input_again_after_its_outputs_yields_nothing_new(
             "completed": ModuleCompleted(area, 1),
             "blocked": ModuleBlocked(area, "why"),
             "escalated": PmEscalated(f"shop-1/{area}/dev/FR-1", area, reason, 1),
+            "cancelled": ProjectCancelled("stop"),
         }
         payload = payloads[kind]
         e = event(payload, f"in-{i}")

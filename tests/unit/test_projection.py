@@ -107,10 +107,13 @@ def test_alerts_and_completion() -> None:
     assert rows.projects["p"]["status"] == "completed"
 
 
-def test_heartbeats_change_no_read_model_but_are_logged() -> None:
+def test_heartbeats_change_no_read_model_but_the_instances_last_seen_and_are_logged() -> None:
     event = ev(TaskHeartbeat("t", "backend", Role.DEV, 1, 0, 3), Role.DEV)
     rows = Rows()
     fold(rows, event)
+    [seen] = rows.instances.values()
+    assert (seen["role"], seen["area"], seen["events"]) == ("dev", "backend", 1)
+    rows.instances.clear()
     assert rows == Rows()
     row = dict(zip([c.strip().strip('"') for c in EVENT_COLUMNS.split(",")],
                    event_row(event, Position("topic", 2, 9)), strict=True))

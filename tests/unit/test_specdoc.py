@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.events import Executor, ProjectCreated, Role, SpecError
+from orchestrator.events import Approval, Executor, ProjectCreated, Role, SpecError
 from services.spec import specdoc
 
 SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
@@ -188,3 +188,16 @@ def test_durations_are_read_in_milliseconds(text: str, ms: int) -> None:
 def test_parse_never_raises_on_arbitrary_input(document: bytes) -> None:
     result = specdoc.parse(document)
     assert isinstance(result, ProjectCreated | list)
+
+
+def test_approvals_of_the_policy_become_gates_with_their_deadlines() -> None:
+    document = VALID + b"policy:\n  approvals:\n    - {before: deployment_total, deadline: 2h}\n" \
+        b"    - {before: dev}\n"
+    project = specdoc.parse(document)
+    assert isinstance(project, ProjectCreated)
+    assert project.policy.approvals == (Approval("deployment_total", 2 * 3600 * 1000), Approval("dev"))
+
+
+def test_an_approval_before_something_unknown_is_rejected_at_its_path() -> None:
+    document = VALID + b"policy:\n  approvals:\n    - {before: lunch}\n"
+    assert [e.path for e in errors_of(document)] == ["policy.approvals[0].before"]

@@ -23,6 +23,7 @@ from services.projections.api import (
     control,
     delivery,
     health,
+    org,
     projects,
     requests,
     specs,
@@ -54,7 +55,7 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
                             ["status"], registry=app.state.registry)
     for router in (health.router, projects.router, chain.router, traceability.router, tasks.router,
                    requests.router, alerts.router, delivery.router, specs.router, tasks.writes,
-                   control.router, tokens.router):
+                   control.router, tokens.router, org.router):
         # the routes themselves, not the router: an included router is matched as one more layer
         app.router.routes.extend(router.routes)
     return Edge(app, ctx, app.state.registry)

@@ -1,23 +1,30 @@
-"""`POST /projects/{id}/pause|resume|cancel`: an operator's control, produced onto the log.
+"""An operator's controls, produced onto the log (orchestrator/control.py builds them).
 
-Scope `operate`, on a project of one of the token's tenants (another tenant's is a 404).
+- `POST /projects/{id}/pause|resume|cancel`;
+- `GET /approvals` (scope `read`), `POST /approvals/{id}/grant|reject`;
+- `POST /tasks/{id}/reassign {executor: {kind, options}}`: a hand-off.
+Writes take scope `operate`, on a project of one of the token's tenants (another tenant's
+is a 404); an action that does not apply as things stand is a 409.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, Field
 
 from orchestrator import control
+from orchestrator.envelope import Event
 from orchestrator.tokens import Principal
 from services.projections import views
 from services.projections.api import auth
 from services.projections.api.context import context
+from services.projections.api.paging import Limit, decode_cursor, page
 
 router = APIRouter()
-STATUS = f"SELECT status, request_id FROM projects WHERE project_id = %s AND {views.SCOPED}"
 
 
 class ControlBody(BaseModel):
@@ -29,14 +36,65 @@ async def act(request: Request, project_id: str, action: str, body: ControlBody 
               caller: Principal = auth.OPERATE) -> dict[str, Any]:
     if action not in control.ACTIONS:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ACTIONS)}")
+    reason = (body or ControlBody()).reason
+    return await _publish(request, views.PROJECT_CONTROL, project_id, caller, "project",
+                          lambda row: control.event(action, project_id, row["request_id"],
+                                                    row["status"], reason))
+
+
+# -- approvals and hand-offs ------------------------------------------------------------
+
+
+@router.get("/approvals", response_model=dict[str, Any])
+async def approvals(request: Request, project_id: str | None = None, status: str | None = None,
+                    limit: int = Limit, cursor: str | None = None,
+                    caller: Principal = auth.READ) -> Response:
+    """The approvals asked, oldest first; `status=pending` lists those waiting for a person."""
+    query, params = views.page("approvals", {"project_id": project_id, "status": status},
+                               decode_cursor(cursor, 2), limit, tenants=auth.tenants(caller))
+    return page(await context(request).one(query, params), limit)
+
+
+async def _publish(request: Request, read: str, key: str, caller: Principal, what: str,
+                   build: Callable[[dict[str, Any]], Event]) -> dict[str, Any]:
+    """Check `key`'s row (`read`) within the caller's tenants, build the event, produce it."""
     ctx = context(request)
-    row = await ctx.one(STATUS, [project_id, auth.tenants(caller)])
+    row = await ctx.one(read, [key, auth.tenants(caller)])
     if row is None:
-        raise HTTPException(404, f"no project {project_id}")
+        raise HTTPException(404, f"no {what} {key}")
     try:
-        event = control.event(action, project_id, row[1], row[0], (body or ControlBody()).reason)
+        event = build(json.loads(row[0]))
     except control.Refused as exc:
         raise HTTPException(409, str(exc)) from None
     _topic, partition, offset = await ctx.publisher().publish_one(event)
-    return {"project_id": project_id, "event_id": event.event_id, "type": event.type,
+    return {"project_id": event.project_id, "event_id": event.event_id, "type": event.type,
             "partition": partition, "offset": offset}
+
+
+@router.post("/approvals/{approval_id}/{action}", status_code=202)
+async def answer(request: Request, approval_id: str, action: str, body: ControlBody | None = None,
+                 caller: Principal = auth.OPERATE) -> dict[str, Any]:
+    if action not in control.ANSWERS:
+        raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ANSWERS)}")
+    reason = (body or ControlBody()).reason
+    return await _publish(request, views.APPROVAL, approval_id, caller, "approval",
+                          lambda row: control.answer(action, row, reason))
+
+
+class ExecutorBody(BaseModel):
+    kind: str
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class ReassignBody(BaseModel):
+    executor: ExecutorBody
+    reason: str = ""
+
+
+@router.post("/tasks/{task_id:path}/reassign", status_code=202)
+async def reassign(request: Request, task_id: str, body: ReassignBody,
+                   caller: Principal = auth.OPERATE) -> dict[str, Any]:
+    """Hand the task to another executor: a running claim is superseded by a new round."""
+    to = body.executor
+    return await _publish(request, views.HANDOFF, task_id, caller, "task",
+                          lambda row: control.reassign(row, to.kind, to.options, body.reason))
