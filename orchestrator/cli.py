@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import typer
 
-from orchestrator import actors
+from orchestrator import actors, exitcodes
 from orchestrator.stack.cli import stack_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Event-driven delivery orchestrator.")
+app = typer.Typer(no_args_is_help=True, add_completion=True, help="Event-driven delivery orchestrator.",
+                  epilog="Exit codes: 0 ok, 1 failed, 2 usage, 3 integrity, 4 rejected, 5 blocked, "
+                         "6 cancelled, 7 timeout, 8 refused (README: CLI exit codes).")
 
 SERVICES = actors.SERVICES
 AREAS = (*actors.AREAS, actors.ALL)
 
 app.add_typer(stack_app, name="stack")
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        from importlib.metadata import version
+
+        typer.echo(f"orchestrator {version('delivery-orchestrator')}")
+        raise typer.Exit(exitcodes.OK)
+
+
+@app.callback()
+def options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Event-driven delivery orchestrator."""
 
 
 @app.command()
@@ -32,8 +52,15 @@ def service(
     run_service(name, area)
 
 
+COMPLETE_VAR = "_ORCHESTRATOR_COMPLETE"
+
+
 def main() -> None:
-    app()
+    # Click spells the completion instruction `bash_source`, Typer `source_bash`: take both
+    shell, _, instruction = os.environ.get(COMPLETE_VAR, "").partition("_")
+    if shell in ("bash", "zsh", "fish") and instruction in ("source", "complete"):
+        os.environ[COMPLETE_VAR] = f"{instruction}_{shell}"
+    app(prog_name="orchestrator")
 
 
 from orchestrator.control_cli import approval_app, project_app  # noqa: E402
@@ -105,9 +132,13 @@ def submit(
                                           "blocked; needs the projector running"),
     timeout: float = typer.Option(300.0, help="seconds to wait with --wait"),
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress",
+                                         help="with --wait, a live view of the modules and the latest "
+                                              "events (default: when stdout is a terminal, without --json)"),
 ) -> None:
     """Submit a spec to the ingestion topic (or, with ORCH_API_URL, through the API with the token
-    in ORCH_TOKEN); prints its request id and position token."""
+    in ORCH_TOKEN); prints its request id and position token. With --wait, the exit code says
+    how it ended: 0 completed, 4 rejected, 5 blocked, 6 cancelled, 7 timeout."""
     import json
 
     from confluent_kafka import KafkaException
@@ -135,7 +166,8 @@ def submit(
     if wait:
         from orchestrator.read_cli import wait_for_outcome
 
-        outcome, project, errors = wait_for_outcome(token, timeout)
+        live = (sys.stdout.isatty() and not as_json) if progress is None else progress
+        outcome, project, errors = wait_for_outcome(token, timeout, live)
     if as_json:
         typer.echo(json.dumps({"request_id": request_id, "position": token.encode(),
                                "project_id": project, "outcome": outcome, "errors": errors}))
@@ -144,8 +176,7 @@ def submit(
         typer.echo(f"position {token.encode()}")
         for line in errors:
             typer.echo(f"  {line}", err=True)
-    if outcome in ("spec.rejected", "project.blocked", "timeout"):
-        raise typer.Exit(2)
+    raise typer.Exit(exitcodes.BY_OUTCOME.get(outcome, exitcodes.OK))
 
 
 @app.command()

@@ -21,7 +21,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import parse_schema
 
-from orchestrator import catalog
+from orchestrator import catalog, tracing
 from orchestrator.envelope import Actor, ArtifactRef, Event
 from orchestrator.schemas import fingerprint_of, load_current, writer_schemas
 
@@ -196,6 +196,7 @@ def headers(event: Event) -> list[tuple[str, bytes]]:
         ("type", event.type.encode()),
         ("event_id", event.event_id.encode()),
         ("request_id", event.request_id.encode()),
+        (tracing.HEADER, tracing.traceparent(event)),
     ]
     area, role = getattr(event.payload, "area", None), getattr(event.payload, "role", None)
     if area:

@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator import bus
+from orchestrator import bus, exitcodes
 from orchestrator.config import Settings
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: inspect and re-drive.")
@@ -143,7 +143,7 @@ def replay_(
 
     if all_ == bool(offset):
         typer.echo("error: give either --all or --offset N", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(exitcodes.USAGE)
     settings = config.load()
     letters = read(settings)
     if not all_:

@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from orchestrator import config
+from orchestrator import config, exitcodes
 from orchestrator.position import Token
 
 read_app = typer.Typer()
@@ -25,9 +25,9 @@ JsonOpt = typer.Option(False, "--json", help="machine-readable output")
 TERMINAL = {"completed", "blocked", "rejected", "cancelled"}
 
 
-def fail(message: str) -> None:
+def fail(message: str, code: int = exitcodes.FAILED) -> None:
     typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
 
 
 @contextmanager
@@ -46,31 +46,45 @@ def database() -> Iterator[psycopg.Connection[Any]]:
         yield conn
 
 
-def wait_for_outcome(token: Token, timeout: float) -> tuple[str, str, list[str]]:
-    """`submit --wait`: read the outcome from the projection once it shows the submission."""
+def wait_for_outcome(token: Token, timeout: float, progress: bool = False) -> tuple[str, str, list[str]]:
+    """`submit --wait`: read the outcome from the projection once it shows the submission;
+    with `progress`, the live view `watch` shows while the project is under way."""
     from services.projections import views, waiting
     from services.projections.main import reader_dsn
 
     schema = os.environ.get("ORCH_PROJECTION_SCHEMA", views.LIVE_SCHEMA)
     try:
         with views.connect(reader_dsn(config.load()), schema, autocommit=True, connect_timeout=5) as conn:
-            return waiting.wait_for_outcome(conn, schema, token, timeout)
+            if not progress:
+                return waiting.wait_for_outcome(conn, schema, token, timeout)
+            with Live(refresh_per_second=4) as live:
+
+                def seen(project_id: str) -> None:
+                    found = views.get_project(conn, project_id)
+                    if found is not None:
+                        live.update(_view(found, views.list_events(conn, project_id, 100_000, None)[-8:]))
+
+                return waiting.wait_for_outcome(conn, schema, token, timeout, seen)
     except psycopg.Error as exc:
         fail(f"cannot read the projections: {str(exc).splitlines()[0]}")
         raise  # unreachable: fail() exits
 
 
-def emit(data: Any, as_json: bool, table: Table | None = None) -> None:
+def emit(data: Any, as_json: bool, table: Table | None = None, wide: bool = False) -> None:
     if as_json or table is None:
         typer.echo(json.dumps(data, indent=2, default=str))
-    else:
-        Console().print(table)
+    else:  # wide: as wide as the rows need, whatever the terminal's width
+        Console(width=WIDE if wide else None).print(table)
+
+
+WIDE = 1_000
+IDS = {"task_id", "project_id", "event_id", "request_id"}  # wrapped when narrow, never cut short
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> Table:
     table = Table(title=title)
     for column in columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold" if column in IDS else "ellipsis")
     for row in rows:
         table.add_row(*[_cell(row.get(c)) for c in columns])
     return table
@@ -115,8 +129,9 @@ def status(project: str = typer.Argument(None, help="a project id; all projects 
 
 @read_app.command()
 def tasks(project: str, status: str = typer.Option(None), role: str = typer.Option(None),
-          area: str = typer.Option(None), as_json: bool = JsonOpt) -> None:
-    """The tasks of one project, filtered by status, role or area."""
+          area: str = typer.Option(None), as_json: bool = JsonOpt,
+          wide: bool = typer.Option(False, "--wide", help="one line per task, however wide")) -> None:
+    """The tasks of one project, filtered by status, role or area (task ids in full)."""
     from services.projections import views
 
     with database() as conn:
@@ -125,7 +140,7 @@ def tasks(project: str, status: str = typer.Option(None), role: str = typer.Opti
         rows = views.list_tasks(conn, project, {"status": status, "role": role, "area": area},
                                 10_000, None)
     emit(rows, as_json, _table(f"tasks of {project}", rows,
-                               ["task_id", "role", "status", "attempt", "round", "assignee"]))
+                               ["task_id", "role", "status", "attempt", "round", "assignee"]), wide)
 
 
 @read_app.command()
@@ -173,7 +188,8 @@ def _evidence_table(request: str, tasks: list[dict[str, Any]]) -> Table:
 @read_app.command()
 def watch(project: str, timeout: float = typer.Option(600.0, help="seconds before giving up"),
           interval: float = typer.Option(0.5)) -> None:
-    """A live view: a progress bar per module and the latest events, until the project ends."""
+    """A live view: a progress bar per module and the latest events, until the project ends.
+    Exit code: 0 completed, 5 blocked, 6 cancelled, 7 timeout."""
     from services.projections import views
 
     deadline = time.monotonic() + timeout
@@ -189,9 +205,13 @@ def watch(project: str, timeout: float = typer.Option(600.0, help="seconds befor
             conn.commit()
             last = found["status"]
             if found["status"] in TERMINAL:
-                return
+                break
             time.sleep(interval)
-    fail(f"{project} still {last} after {timeout:.0f}s")
+        else:
+            fail(f"{project} still {last} after {timeout:.0f}s", exitcodes.TIMEOUT)
+    if last != "completed":
+        typer.echo(f"{project}: {last}", err=True)
+    raise typer.Exit(exitcodes.BY_STATUS.get(last, exitcodes.FAILED))
 
 
 def _view(project: dict[str, Any], recent: list[dict[str, Any]]) -> Group:
@@ -237,7 +257,7 @@ def verify(project_id: str, as_json: bool = JsonOpt) -> None:
             typer.echo(f"seal {s.head[:12]}.. over {s.length} links: first bad link #{i}")
         typer.echo("ok: chain intact" if report.ok else "FAILED: the history diverges")
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(exitcodes.INTEGRITY)
 
 
 @read_app.command("trace")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from orchestrator import config
+from orchestrator import config, exitcodes
 
 task_app = typer.Typer(no_args_is_help=True, help="Settle a manual task by hand.")
 artifacts_app = typer.Typer(no_args_is_help=True, help="The artifact store.")
@@ -50,7 +50,7 @@ def _verdict(task: str, ok: bool, files: list[Path] | None, note: str, failures:
         try:
             verdict, _ = verdicts.manual_verdict(conn, settings, task, ok, note, attached, tuple(failures))
         except verdicts.Refused as exc:
-            fail(str(exc), 2)
+            fail(str(exc), exitcodes.REFUSED)
             return
         except RuntimeError as exc:
             fail(str(exc))
@@ -90,7 +90,7 @@ def get(uri: str = typer.Argument(..., help="the artifact's URI (file://, s3://,
     try:
         data = artifacts.verify(artifacts.read(uri), expected, size, uri)
     except artifacts.DigestMismatch as exc:
-        fail(f"digest mismatch: {exc}", 3)
+        fail(f"digest mismatch: {exc}", exitcodes.INTEGRITY)
         return
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"cannot read {uri}: {exc}")

@@ -15,6 +15,7 @@ committed files equal this script's output (tests/deploy/test_k8s_manifests.py).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -626,6 +627,123 @@ def kafka_security_patch() -> list[dict[str, Any]]:
         }}},
     })
     return out
+# ----------------------------------------------------------------------------- monitoring
+# deploy/k8s/monitoring: alerts (a Prometheus Operator PrometheusRule) and a Grafana dashboard
+# (a ConfigMap the Grafana sidecar loads). Every orchestrator_* name here must be one the code
+# exports: tests/deploy/test_monitoring_manifests.py checks it.
+
+LAG_GROWING_RECORDS = 100  # lag below this is a burst being worked off, not a backlog
+SILENT_AFTER_S = 120
+
+
+def _alert(name: str, expr: str, wait: str, severity: str, summary: str, description: str) -> dict[str, Any]:
+    return {"alert": name, "expr": expr, "for": wait, "labels": {"severity": severity},
+            "annotations": {"summary": summary, "description": description}}
+
+
+def prometheus_rule() -> dict[str, Any]:
+    rules = [
+        _alert("OrchestratorConsumerLagGrowing",
+               f"sum by (group) (orchestrator_consumer_lag) > {LAG_GROWING_RECORDS} and "
+               "sum by (group) (deriv(orchestrator_consumer_lag[10m])) > 0",
+               "15m", "warning", "Consumer group {{ $labels.group }} falls behind",
+               "Its lag has grown for 15 minutes and stands at {{ $value }} records: more replicas "
+               "(at most one per partition) or a stuck instance."),
+        _alert("OrchestratorProjectorLagGrowing",
+               f"sum(orchestrator_projector_lag_records) > {LAG_GROWING_RECORDS} and "
+               "sum(deriv(orchestrator_projector_lag_records[10m])) > 0",
+               "15m", "warning", "The read model falls behind the log",
+               "The projector's lag has grown for 15 minutes: reads with ?after= will wait."),
+        _alert("OrchestratorDeadLetters",
+               "sum(increase(orchestrator_dlq_records[10m])) > 0",
+               "0m", "warning", "Records were dead-lettered",
+               "The dead-letter topic holds new records: `orchestrator dlq list`, fix, re-drive."),
+        _alert("OrchestratorDeadLettersByServices",
+               "sum by (topic) (increase(orchestrator_dead_letters_total[10m])) > 0",
+               "0m", "warning", "A service dead-lettered records of {{ $labels.topic }}",
+               "A decider failed on an input or an output was too large: see the service's log."),
+        _alert("OrchestratorServiceSilent",
+               f"time() - orchestrator_loop_heartbeat_timestamp_seconds > {SILENT_AFTER_S}",
+               "2m", "critical", "A service's record loop has stopped",
+               f"Its loop has not gone round for over {SILENT_AFTER_S}s: stuck, or its scrape "
+               "shows a process that no longer works; restart it (it resumes from its changelog)."),
+        _alert("OrchestratorServiceDown",
+               f'up{{namespace="{NAMESPACE}"}} == 0',
+               "5m", "critical", "{{ $labels.pod }} does not answer its scrape",
+               "The health port does not answer: the pod is gone or wedged."),
+        _alert("OrchestratorTransactionsAborting",
+               'sum(rate(orchestrator_transactions_total{outcome="aborted"}[10m])) > 0.1',
+               "15m", "warning", "Kafka transactions keep aborting",
+               "Services re-read and retry; a broker or a zombie instance is the usual cause."),
+        _alert("OrchestratorApiErrors",
+               'sum(rate(orchestrator_api_requests_total{status=~"5.."}[5m])) '
+               "/ sum(rate(orchestrator_api_requests_total[5m])) > 0.05",
+               "10m", "warning", "The query API fails over 5% of its requests",
+               "Check PostgreSQL and the API's log."),
+    ]
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "orchestrator", "labels": {NAME_LABEL: "orchestrator",
+                                                        COMPONENT_LABEL: "monitoring"}},
+        "spec": {"groups": [{"name": "orchestrator", "rules": rules}]},
+    }
+
+
+def _panel(pid: int, title: str, exprs: list[tuple[str, str]], unit: str, x: int, y: int) -> dict[str, Any]:
+    return {
+        "id": pid, "type": "timeseries", "title": title,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": 8, "w": 12, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "targets": [{"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend}
+                    for i, (expr, legend) in enumerate(exprs)],
+    }
+
+
+def _quantile(q: float, metric: str, by: str) -> str:
+    return f"histogram_quantile({q}, sum by (le, {by}) (rate({metric}_bucket[5m])))"
+
+
+def dashboard() -> dict[str, Any]:
+    panels = [
+        ("Events consumed / produced per second",
+         [("sum by (topic) (rate(orchestrator_events_consumed_total[1m]))", "consumed {{topic}}"),
+          ("sum by (type) (rate(orchestrator_events_produced_total[1m]))", "produced {{type}}")], "ops"),
+        ("Consumer lag by group and partition",
+         [("sum by (group, partition) (orchestrator_consumer_lag)", "{{group}} p{{partition}}"),
+          ("sum by (partition) (orchestrator_projector_lag_records)", "projector p{{partition}}")],
+         "short"),
+        ("Hop latency p50 / p95 (cause occurred -> effect decided)",
+         [(_quantile(0.5, "orchestrator_hop_latency_seconds", "type"), "p50 {{type}}"),
+          (_quantile(0.95, "orchestrator_hop_latency_seconds", "type"), "p95 {{type}}")], "s"),
+        ("Executor duration p95 by kind and outcome",
+         [(_quantile(0.95, "orchestrator_executor_duration_seconds", "kind, outcome"),
+           "{{kind}} {{outcome}}")], "s"),
+        ("Tasks by status (read model)",
+         [("max by (status) (orchestrator_tasks)", "{{status}}")], "short"),
+        ("Dead letters",
+         [("sum by (topic) (orchestrator_dlq_records)", "on {{topic}}"),
+          ("sum by (topic) (increase(orchestrator_dead_letters_total[10m]))", "new from {{topic}}")],
+         "short"),
+        ("API request p95 by route",
+         [(_quantile(0.95, "orchestrator_api_request_seconds", "route"), "{{route}}")], "s"),
+        ("API requests per second by status",
+         [("sum by (status) (rate(orchestrator_api_requests_total[1m]))", "{{status}}")], "reqps"),
+        ("Transactions per second by outcome",
+         [("sum by (outcome) (rate(orchestrator_transactions_total[1m]))", "{{outcome}}")], "ops"),
+        ("Projector records per second by outcome",
+         [("sum by (outcome) (rate(orchestrator_projector_records_total[1m]))", "{{outcome}}")], "ops"),
+    ]
+    return {
+        "uid": "orchestrator", "title": "Delivery orchestrator", "schemaVersion": 39, "version": 1,
+        "tags": ["orchestrator"], "timezone": "utc", "refresh": "30s",
+        "time": {"from": "now-3h", "to": "now"},
+        "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus",
+                                 "label": "Prometheus"}]},
+        "panels": [_panel(i + 1, title, exprs, unit, 12 * (i % 2), 8 * (i // 2))
+                   for i, (title, exprs, unit) in enumerate(panels)],
+    }
 
 
 def dump(docs: list[dict[str, Any]]) -> str:
@@ -651,6 +769,8 @@ def render() -> dict[Path, str]:
         prod / "patch-worker-replicas.yaml": dump(worker_replicas_patch()),
         prod / "patch-anti-affinity.yaml": dump(anti_affinity_patch()),
         prod / "patch-kafka-security.yaml": dump(kafka_security_patch()),
+        Path("monitoring/prometheusrule.yaml"): dump([prometheus_rule()]),
+        Path("monitoring/dashboard.json"): json.dumps(dashboard(), indent=2) + "\n",
     }
 
 

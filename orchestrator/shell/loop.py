@@ -25,6 +25,7 @@ from orchestrator.shell.txn import Pending
 
 log = logging.getLogger("orchestrator.loop")
 BATCH = 500
+LAG_EVERY_S = 1.0
 
 
 class ConsumerBroken(RuntimeError):
@@ -37,13 +38,15 @@ class Loop:
         self.last_error_log = 0.0
         self.clock = clock.Clock(parts.defn.tick_ms, self.ends) if parts.defn.tick_ms else None
         self.outbox: queue.SimpleQueue[workers.Report] = queue.SimpleQueue()
-        self.executions = workers.Executions(parts.settings, self.outbox) if parts.worker else None
+        self.executions = (workers.Executions(parts.settings, self.outbox, parts.metrics)
+                           if parts.worker else None)
         self.positions: dict[int, int] = {}  # partition -> next offset to read and commit
         self.committed: dict[int, int] = {}  # what the last commit stored
         self.pending = Pending()
         self.rebuild = rebalance.Rebuild()
         self.resets: list[float] = []
-        self.last_commit = self.last_markers = time.monotonic()
+        self.last_commit = self.last_markers = self.last_lag = time.monotonic()
+        self.lagging: set[int] = set()  # partitions whose lag is reported
         self.joined = self.paused = self.stopping = False
         self.broken: str | None = None  # set by a rebalance callback that could not finish
         self.idle_wait = 0.001
@@ -63,6 +66,8 @@ class Loop:
                 self.executions.close()
             self.consumer.close()
             self.txn.close()
+            if self.parts.spans is not None:
+                self.parts.spans.close()
 
     def step(self) -> None:
         first = self.consumer.poll(self._wait())
@@ -83,6 +88,9 @@ class Loop:
             commit.commit(self)
         self._flow()
         self.parts.metrics.live.set(len(self.parts.runtime.entries))
+        if time.monotonic() - self.last_lag >= LAG_EVERY_S:
+            self._report_lag()
+            self.parts.metrics.alive.set_to_current_time()
 
     def on_record(self, msg: Message) -> None:
         p = self.parts
@@ -130,6 +138,12 @@ class Loop:
         stamped = stamp(p.settings, p.me, step.outputs)
         encoded = {e.event_id: record(p.settings, e) for e in stamped}
         fresh = p.runtime.apply(step, stamped)
+        if fresh:
+            decided = {e.event_id: e for e in step.outputs}
+            hops = [(decided[e.event_id], e) for e in fresh]
+            p.metrics.hops(hops)
+            if p.spans is not None:
+                p.spans.hops(hops, p.span_attributes)
         for event in fresh:
             topic, key, value, headers = encoded[event.event_id]
             self.pending.records.append((topic, key, value, headers, -1))
@@ -179,6 +193,18 @@ class Loop:
         for tp in self.consumer.position([TopicPartition(topic, p) for p in self.positions]):
             if tp.offset > self.positions.get(tp.partition, tp.offset):
                 self.positions[tp.partition] = tp.offset
+
+    def _report_lag(self) -> None:
+        """From the high watermarks of the last fetches (no broker round trip)."""
+        self.last_lag = time.monotonic()
+        p = self.parts
+        for gone in self.lagging - set(self.positions):
+            p.metrics.lag.remove(p.group, str(gone))
+        self.lagging = set(self.positions)
+        for partition, position in self.positions.items():
+            _low, high = self.consumer.get_watermark_offsets(TopicPartition(p.topic, partition), cached=True)
+            if high >= 0:
+                p.metrics.lag.labels(p.group, str(partition)).set(max(0, high - position))
 
     def _flow(self) -> None:
         """A worker stops reading while its queue of claims is full."""

@@ -8,7 +8,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, cast
 
-from orchestrator import actors, statecodec
+from orchestrator import actors, statecodec, tracing
 from orchestrator.config import Settings
 from orchestrator.decider import Decider, Process, Worker
 from orchestrator.envelope import Actor, Event
@@ -53,6 +53,9 @@ class Parts:
         self.filter = Filter.of(decider.interests, self.me.area, defn.role.value if defn.worker else None,
                                 every_type=defn.intake)
         self.metrics = Metrics()
+        self.spans = tracing.from_environment(f"orchestrator-{defn.name}")  # None: tracing off
+        self.span_attributes = {"orchestrator.service": defn.name, "orchestrator.area": self.area,
+                                "orchestrator.instance": self.instance}
 
     @property
     def worker(self) -> Worker | None:

@@ -10,7 +10,7 @@ import logging
 import signal
 import sys
 
-from orchestrator import bus, health
+from orchestrator import bus, exitcodes, health
 from orchestrator.config import Settings
 from orchestrator.shell.loop import Loop
 from orchestrator.shell.parts import ActorDef, Parts
@@ -41,7 +41,7 @@ def run(defn: ActorDef, area: str, settings: Settings) -> None:
         loop.run()
     except Exception:
         log.critical("stopping: the loop cannot go on", exc_info=True)
-        sys.exit(70)
+        sys.exit(exitcodes.SOFTWARE)
 
 
 def ensure_changelog(parts: Parts) -> None:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from orchestrator import executors, worker
 from orchestrator.config import Settings
 from orchestrator.envelope import Event
+from orchestrator.shell.metrics import Metrics
 from orchestrator.worker import Outcome, Work, heartbeat, usage
 
 if TYPE_CHECKING:
@@ -48,8 +49,9 @@ Report = Beat | Result
 
 
 class Executions:
-    def __init__(self, settings: Settings, outbox: queue.SimpleQueue[Report]) -> None:
+    def __init__(self, settings: Settings, outbox: queue.SimpleQueue[Report], metrics: Metrics) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.outbox = outbox
         self.limit = settings.worker_concurrency
         self.running: dict[str, tuple[str, int, concurrent.futures.Future[None]]] = {}
@@ -90,11 +92,12 @@ class Executions:
 
     async def _execute(self, key: str, started: Event, work: Work) -> None:
         beats = asyncio.create_task(self._heartbeat(key, started))
-        began = time.monotonic()
+        began, how = time.monotonic(), "crashed"
         try:
             async with self.slots:
                 began = time.monotonic()
                 outcome = await executors.runner_for(work.executor, self.settings).run(work)
+                how = "succeeded" if outcome.ok else "failed"
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # an executor bug is the task's failure, not the worker's
@@ -102,6 +105,7 @@ class Executions:
             outcome = Outcome(False, f"executor crashed: {exc!r}")
         finally:
             beats.cancel()
+        self.metrics.execution.labels(work.executor.kind, how).observe(time.monotonic() - began)
         if not outcome.usage.seconds:  # wall time of the run, unless the executor knows better
             spent = replace(outcome.usage, seconds=round(time.monotonic() - began, 3))
             outcome = replace(outcome, usage=spent)

@@ -182,7 +182,7 @@ def run_forever(settings: Settings, schema: str = views.LIVE_SCHEMA) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     ready = threading.Event()
-    metrics = ProjectorMetrics()
+    metrics = ProjectorMetrics(settings)
     if settings.health_port:
         health.serve(settings.health_port, metrics.registry,
                      lambda: (ready.is_set(), "projecting" if ready.is_set() else "connecting"),

@@ -26,7 +26,8 @@ REACHED = "SELECT partition, next_offset FROM positions WHERE topic = %s ORDER B
 OUTCOME = ("SELECT (SELECT errors::text FROM rejections WHERE request_id = %s), "
            "(SELECT json_build_array(project_id, status)::text FROM projects WHERE request_id = %s "
            "ORDER BY created_at, project_id LIMIT 1)")
-ENDS = {"completed": "project.completed", "blocked": "project.blocked", "rejected": "spec.rejected"}
+ENDS = {"completed": "project.completed", "blocked": "project.blocked", "rejected": "spec.rejected",
+        "cancelled": "project.cancelled"}
 RECHECK = 1.0  # seconds: a waiter rechecks at least this often, notification or not
 
 
@@ -70,9 +71,10 @@ def outcome(conn: psycopg.Connection[Any], request_id: str) -> tuple[str | None,
     return ENDS.get(status), project_id, []
 
 
-def wait_for_outcome(conn: psycopg.Connection[Any], schema: str, token: Token,
-                     timeout: float) -> tuple[str, str, list[str]]:
-    """`submit --wait`: the submission's token first, then the project's end; "timeout" else."""
+def wait_for_outcome(conn: psycopg.Connection[Any], schema: str, token: Token, timeout: float,
+                     seen: Callable[[str], None] | None = None) -> tuple[str, str, list[str]]:
+    """`submit --wait`: the submission's token first, then the project's end; "timeout" else.
+    `seen(project_id)` is called after each look while the project is under way."""
     deadline = time.monotonic() + timeout
     query, params = check(token)
     found: list[tuple[str | None, str, list[str]]] = []
@@ -83,6 +85,8 @@ def wait_for_outcome(conn: psycopg.Connection[Any], schema: str, token: Token,
 
     def ended() -> bool:
         found[:] = [outcome(conn, str(token.request_id))]
+        if seen is not None and found[0][1]:
+            seen(found[0][1])
         return found[0][0] is not None
 
     if until(conn, schema, shown, deadline) and until(conn, schema, ended, deadline):

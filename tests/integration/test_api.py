@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -89,7 +90,13 @@ def test_post_specs_produces_a_submission(api: TestClient, settings: Settings) -
 def test_health_readiness_metrics_openapi(api: TestClient, settings: Settings) -> None:
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").status_code == 200
-    assert "api_request_seconds" in api.get("/metrics").text
+    text = api.get("/metrics").text
+    assert 'orchestrator_api_request_seconds_count{method="GET",route="/readyz"} 1.0' in text
+    by_status = Counter(t["status"] for p in ("api-1", "api-2")
+                        for t in api.get(f"/projects/{p}/tasks", params={"limit": 100}).json()["items"])
+    assert by_status
+    for status, count in by_status.items():  # the read model's tasks, at the scrape
+        assert f'orchestrator_tasks{{status="{status}"}} {float(count)}' in text
     assert "/tasks/{task_id}" in api.get("/openapi.json").json()["paths"]
     broken = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/x"})
     with TestClient(create_app(broken)) as client:

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from test_projector import publish, query, scenario, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
+from orchestrator import exitcodes
 from orchestrator.cli import app
 from orchestrator.config import Settings
 from services.projections import chain, projector, seal
@@ -49,7 +50,7 @@ def test_a_sealed_project_verifies_and_a_rewritten_event_is_named(
     query(settings, schema, "UPDATE events SET payload = jsonb_set(payload, '{summary}', '\"forged\"') "
           "WHERE event_id = %s RETURNING 1", events[9].event_id)
     code, found = verify(settings, schema, tmp_path, "ch-1")
-    assert code == 1 and found["divergence"] == {"at": 9, "expected": events[9].event_id,
+    assert code == exitcodes.INTEGRITY and found["divergence"] == {"at": 9, "expected": events[9].event_id,
                                                  "found": events[9].event_id}
     with TestClient(create_app(settings, settings.dsn, schema), headers=api_headers) as api:
         served = api.get("/projects/ch-1/chain").json()

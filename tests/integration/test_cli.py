@@ -28,6 +28,7 @@ def cli(settings: Settings, schema: str, tmp_path: Path):  # type: ignore[no-unt
     def invoke(*args: str):  # type: ignore[no-untyped-def]
         return CliRunner().invoke(app, list(args), env=env)
 
+    invoke.env = env  # type: ignore[attr-defined]
     return invoke
 
 
@@ -88,6 +89,40 @@ def test_a_control_of_an_ended_or_unknown_project_is_refused_with_its_status(cli
     assert "cannot cancel project shop-cli: it is completed" in ended.output
     unknown = cli("project", "pause", "nope")
     assert unknown.exit_code == 1 and "no project nope" in unknown.output
+
+
+def test_watch_exits_with_the_blocked_code_when_the_project_is_blocked(  # type: ignore[no-untyped-def]
+        cli, settings: Settings, schema: str) -> None:  # noqa: F811
+    from dataclasses import replace
+
+    from orchestrator import exitcodes
+    from orchestrator.envelope import Actor
+    from orchestrator.events import ProjectBlocked, Role
+
+    started = scenario("shop-stuck", request_id="req-stuck")[:5]
+    last = started[-1]
+    blocked = replace(last, event_id=f"{last.event_id}-blocked", causation_id=last.event_id,
+                      occurred_at=last.occurred_at + 1, actor=Actor(Role.CTO, None, "cto-0"),
+                      payload=ProjectBlocked(("backend",), "dev failed three times"), artifacts=())
+    publish(settings, [*started, blocked])
+    projector.run_until_caught_up(settings, schema)
+    result = cli("watch", "shop-stuck", "--timeout", "10")
+    assert result.exit_code == exitcodes.BLOCKED, result.output
+    assert "shop-stuck: blocked" in result.output
+    assert cli("watch", "shop-cli", "--timeout", "10").exit_code == exitcodes.OK
+
+
+def test_tasks_show_whole_task_ids_however_narrow_the_terminal(cli) -> None:  # type: ignore[no-untyped-def]
+    narrow = CliRunner().invoke(app, ["tasks", "shop-cli"], env={**_env_of(cli), "COLUMNS": "40"})
+    assert narrow.exit_code == 0
+    first = "".join(line.split("│")[1].strip() for line in narrow.output.splitlines() if "│" in line)
+    assert "shop-cli/backend/dev/FR-1" in first and "…" not in first  # folded, never cut
+    wide = CliRunner().invoke(app, ["tasks", "shop-cli", "--wide"], env={**_env_of(cli), "COLUMNS": "40"})
+    assert any("shop-cli/backend/dev/FR-1" in line for line in wide.output.splitlines())
+
+
+def _env_of(cli) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return cli.env  # type: ignore[no-any-return]
 
 
 def test_an_approval_is_listed_granted_from_the_shell_and_then_shown_granted(  # type: ignore[no-untyped-def]

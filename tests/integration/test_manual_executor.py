@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from test_projector import publish, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import callback_hub
+from orchestrator import callback_hub, exitcodes
 from orchestrator.cli import app
 from orchestrator.config import Settings
 from orchestrator.envelope import Actor, Event
@@ -103,7 +103,7 @@ def test_only_a_waiting_manual_task_takes_a_verdict(world: tuple[Settings, str],
     assert refused.status_code == 409 and "simulated" in refused.json()["detail"]
     env = cli_env(s, name, tmp_path)
     done = CliRunner().invoke(app, ["task", "fail", AUTO], env=env)
-    assert done.exit_code == 2 and "not manual" in done.output
+    assert done.exit_code == exitcodes.REFUSED and "not manual" in done.output
 
 
 def test_a_manual_claim_nobody_settles_fails_on_its_own_after_wait(world: tuple[Settings, str]) -> None:

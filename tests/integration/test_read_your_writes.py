@@ -16,7 +16,7 @@ from test_manual_executor import AREA, DEV, claimed, ev
 from test_projector import publish, rejected, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import demo
+from orchestrator import demo, exitcodes
 from orchestrator.cli import app
 from orchestrator.config import Settings
 from orchestrator.events import Role, TaskCompleted
@@ -103,5 +103,21 @@ def test_submit_wait_reads_the_outcome_from_the_projection(fleet: demo.Fleet, sc
     bad = REPO / "examples" / "specs" / "bad" / "unknown_key.yaml"
     done = CliRunner().invoke(app, ["submit", str(bad), "--wait", "--timeout", "60", "--json"], env=env)
     out = json.loads(done.output.strip().splitlines()[-1])
-    assert done.exit_code == 2 and out["outcome"] == "spec.rejected", done.output
+    assert done.exit_code == exitcodes.REJECTED and out["outcome"] == "spec.rejected", done.output
     assert out["errors"] and Token.decode(out["position"]).request_id == out["request_id"]
+
+
+def test_submit_wait_shows_the_modules_progress_until_the_project_completes(
+        fleet: demo.Fleet, schema: str) -> None:  # noqa: F811
+    fleet.env["ORCH_PROJECTION_SCHEMA"] = schema
+    demo.start_actors(fleet)
+    fleet.start("projector")
+    env = {**demo.settings_env(fleet.settings), **fleet.env, "ORCH_READER_DATABASE_URL": fleet.settings.dsn,
+           "COLUMNS": "120"}
+    shop = REPO / "examples" / "specs" / "shop.yaml"
+    done = CliRunner().invoke(app, ["submit", str(shop), "--wait", "--progress", "--timeout", "240"], env=env)
+    assert done.exit_code == exitcodes.OK, done.output
+    assert "project.completed" in done.output
+    for area in ("backend", "web", "mobile"):  # the live view's bars, one per module
+        assert any(line.lstrip().startswith(area) and "verified" in line for line in done.output.splitlines())
+    assert fleet.dead() == []

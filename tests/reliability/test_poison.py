@@ -20,7 +20,7 @@ from fastavro import schemaless_writer
 from fastavro.schema import parse_schema
 from typer.testing import CliRunner
 
-from orchestrator import bus, codec, demo, dlq
+from orchestrator import bus, codec, demo, dlq, exitcodes
 from orchestrator.config import Settings
 from orchestrator.envelope import Actor, Event
 from orchestrator.events import Role, TaskCompleted, TaskVerified
@@ -202,7 +202,7 @@ def test_poison_in_every_topic_is_dead_lettered_and_the_partition_keeps_flowing(
     assert newest.original_topic == settings.specs_topic
     assert newest.original_offset > spec_letter.original_offset  # a new record on the topic
     assert newest.value == spec_letter.value and newest.key == spec_letter.key
-    assert runner.invoke(app, ["dlq", "replay"], env=env).exit_code == 2
+    assert runner.invoke(app, ["dlq", "replay"], env=env).exit_code == exitcodes.USAGE
     assert fleet.dead() == []
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator import catalog, codec, codec_confluent
+from orchestrator import catalog, codec, codec_confluent, tracing
 from orchestrator.envelope import Actor, ArtifactRef, Event
 from orchestrator.schemas import load_current
 
@@ -83,7 +83,8 @@ def test_bad_bytes_raise_one_typed_error(sample: bytes, mangle, reason: str) -> 
 def test_headers_route_without_decoding(sample: bytes) -> None:
     event = codec.decode(sample)
     assert dict(codec.headers(event)) == {
-        "type": b"project.completed", "event_id": b"e1", "request_id": b"r1"}
+        "type": b"project.completed", "event_id": b"e1", "request_id": b"r1",
+        "traceparent": tracing.traceparent(event)}
 
 
 def test_the_confluent_wire_format_round_trips_through_a_registry_client(

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 
 from orchestrator import config
 from orchestrator.config import Settings
@@ -51,6 +51,8 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     app = FastAPI(title="Delivery orchestrator query API", version="1", lifespan=lifespan)
     app.state.context = ctx
     app.state.registry = CollectorRegistry()
+    app.state.tasks = Gauge("orchestrator_tasks", "Tasks in the read model by status, at the scrape",
+                            ["status"], registry=app.state.registry)
     for router in (health.router, projects.router, chain.router, traceability.router, tasks.router,
                    requests.router, alerts.router, delivery.router, specs.router, tasks.writes,
                    control.router, tokens.router, org.router):

@@ -25,10 +25,12 @@ AFTER_HEADER = b"x-orchestrator-after"
 class Edge:
     def __init__(self, app: Any, ctx: Context, registry: CollectorRegistry) -> None:
         self.app, self.ctx = app, ctx
-        self.requests = Counter("api_requests", "HTTP requests", ["method", "route", "status"],
-                                registry=registry)
-        self.latency = Histogram("api_request_seconds", "HTTP request latency", ["method", "route"],
-                                 registry=registry)
+        self.requests = Counter("orchestrator_api_requests", "HTTP requests",
+                                ["method", "route", "status"], registry=registry)
+        self.latency = Histogram("orchestrator_api_request_seconds", "HTTP request latency, until the "
+                                 "response is sent", ["method", "route"], registry=registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                          2.5, 5, 10, 30))
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:

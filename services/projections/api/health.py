@@ -37,6 +37,16 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(checks, status_code=200 if ready else 503)
 
 
+TASKS_BY_STATUS = "SELECT status, count(*) FROM tasks GROUP BY status"
+
+
 @router.get("/metrics", dependencies=[auth.METRICS])
 async def metrics(request: Request) -> Response:
+    # the API's own metrics, and the read model's tasks by status as of this scrape
+    async with context(request).db() as conn:
+        rows = await (await conn.execute(TASKS_BY_STATUS)).fetchall()
+    tasks = request.app.state.tasks
+    tasks.clear()
+    for status, count in rows:
+        tasks.labels(status).set(count)
     return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
