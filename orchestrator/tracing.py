@@ -130,10 +130,7 @@ def _exporter(name: str) -> Any:
 
         return ConsoleSpanExporter(out=sys.stdout, formatter=lambda s: s.to_json(indent=None) + "\n")
     if name == "otlp":
-        try:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        except ImportError as exc:
-            raise SystemExit("OTEL_TRACES_EXPORTER=otlp needs the OTLP exporter: "
-                             "pip install 'delivery-orchestrator[otlp]'") from exc
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
         return OTLPSpanExporter()
     raise SystemExit(f"OTEL_TRACES_EXPORTER={name!r}: expected otlp, console or none")
