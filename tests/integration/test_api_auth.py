@@ -48,9 +48,18 @@ ROUTES = {
     ("POST", "/specs"): ("submit", "/specs?tenant=default", 202, 403),
     ("POST", "/tasks/{task_id}/complete"): ("operate", f"/tasks/{TASK}/complete", 409, 404),
     ("POST", "/tasks/{task_id}/fail"): ("operate", f"/tasks/{TASK}/fail", 409, 404),
+    ("GET", "/ui/projects"): ("read", "/ui/projects", 200, 200),
+    ("GET", "/ui/projects/{project_id}"): ("read", "/ui/projects/auth-1", 200, 404),
+    ("GET", "/ui/projects/{project_id}/timeline"): ("read", "/ui/projects/auth-1/timeline", 200, 404),
+    ("GET", "/ui/requests/{request_id}"): ("read", "/ui/requests/req-auth", 200, 404),
+    ("GET", "/ui/tasks/{task_id}"): ("read", f"/ui/tasks/{TASK}", 200, 404),
+    ("GET", "/ui/live"): ("read", "/ui/live?project_id=auth-1&for_s=0.1", 200, 404),
 }
-# open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it)
-OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/tasks/{task_id}/callback")}
+# open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it);
+# the dashboard's sign-in and sign-out (which take or drop a token) and its static files
+OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/tasks/{task_id}/callback"),
+        ("GET", "/ui/sign-in"), ("POST", "/ui/sign-in"), ("POST", "/ui/sign-out"),
+        ("GET", "/ui/static/{name}")}
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from starlette.exceptions import HTTPException
 
 from orchestrator import config
 from orchestrator.config import Settings
@@ -21,10 +22,14 @@ from services.projections.api import (
     alerts,
     chain,
     control,
+    dashboard,
     delivery,
     health,
+    live,
+    pages,
     projects,
     requests,
+    session,
     specs,
     tasks,
     tokens,
@@ -52,9 +57,10 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
     app.state.registry = CollectorRegistry()
     for router in (health.router, projects.router, chain.router, traceability.router, tasks.router,
                    requests.router, alerts.router, delivery.router, specs.router, tasks.writes,
-                   control.router, tokens.router):
+                   control.router, tokens.router, session.router, dashboard.router, live.router):
         # the routes themselves, not the router: an included router is matched as one more layer
         app.router.routes.extend(router.routes)
+    app.add_exception_handler(HTTPException, pages.errors)
     return Edge(app, ctx, app.state.registry)
 
 

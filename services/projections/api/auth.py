@@ -6,10 +6,15 @@ token writes faster than `ORCH_API_WRITE_RATE`. `/healthz` and `/readyz` take no
 `/metrics` takes none when `ORCH_API_METRICS_OPEN` is set. A verified token is cached for
 `ORCH_API_TOKEN_CACHE_S` seconds, so a revocation takes effect within that time. A bearer
 that is not an opaque token is tried as a JWT of the configured OIDC issuer (`oidc`).
+
+The dashboard's session cookie (`COOKIE`, set by its sign-in page) holds the same token and
+stands for the bearer on reads (GET, HEAD) only: a write never takes it, so a page of
+another site cannot write with it (the dashboard's own forms check a CSRF field besides).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +34,8 @@ bearer = HTTPBearer(auto_error=False, description="`orch_<id>_<secret>` from `or
 OFF = Principal("anonymous", (), frozenset(tokens.SCOPES))
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 BEARER: Any = Depends(bearer)
+COOKIE = "orch_session"
+SAFE = frozenset({"GET", "HEAD"})
 
 
 class Verified:
@@ -88,10 +95,11 @@ def require(scope: str, write: bool = False) -> Callable[..., Awaitable[Principa
         ctx = context(request)
         if ctx.settings.api_auth == "off":
             return OFF
-        if credentials is None:
+        raw = presented(request, credentials)
+        if raw is None:
             raise HTTPException(401, "a bearer token is required", headers=UNAUTHORIZED)
         cache = verified(request)
-        found = await cache.principal(ctx, credentials.credentials)
+        found = await cache.principal(ctx, raw)
         if found is None:
             raise HTTPException(401, "unknown, malformed or revoked token", headers=UNAUTHORIZED)
         if scope not in found.scopes:
@@ -102,6 +110,19 @@ def require(scope: str, write: bool = False) -> Callable[..., Awaitable[Principa
         return found
 
     return dependency
+
+
+def presented(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The bearer token, else on a read the session cookie's."""
+    if credentials is not None:
+        return credentials.credentials
+    return request.cookies.get(COOKIE) if request.method in SAFE else None
+
+
+def csrf_of(raw: str) -> str:
+    """The CSRF field the dashboard's forms carry: only a page that was served to the token's
+    holder knows it."""
+    return hashlib.sha256(b"orchestrator-csrf:" + raw.encode()).hexdigest()
 
 
 def tenants(caller: Principal) -> list[str] | None:
