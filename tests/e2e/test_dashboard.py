@@ -3,13 +3,17 @@ fleet: sign-in, what each tenant sees, and a board that follows a submission liv
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import threading
 import time
 import urllib.request
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -121,3 +125,82 @@ def test_sign_in_sets_an_httponly_strict_cookie_and_each_tenant_sees_only_its_pr
     expect(page.locator("h1")).to_have_text("Sign in")
     assert page.context.cookies() == []
     assert page.goto("/ui/projects").status == 401
+
+
+def _api(api: str, path: str, token: str) -> Any:
+    request = urllib.request.Request(f"{api}{path}", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def test_the_board_follows_a_submission_live_to_completed_and_each_page_shows_what_the_api_holds(
+        fleet: demo.Fleet, browser: Browser, tmp_path: Path) -> None:
+    api = _read_side(fleet)
+    tenant = f"dash-{uuid.uuid4().hex[:6]}"
+    token = tokens.create(fleet.settings.dsn, [tenant], ["read"], "dash")
+    page = _signed_in(browser, api, token)
+    submitted = _submit(fleet, tmp_path, tenant, dev_duration="2s")
+    row = page.locator("#projects tr[data-project]")
+    expect(row).to_have_count(1, timeout=60_000)
+    project_id = row.get_attribute("data-project")
+    page.click(f"a[href='/ui/projects/{project_id}']")
+    expect(page.locator("#board")).to_be_visible()
+    assert page.locator("#project-status").inner_text() != "completed"  # still under way
+    page.evaluate("window.__still_this_page = true")
+
+    expect(page.locator("#project-status")).to_have_text("completed", timeout=180_000)
+    assert page.evaluate("window.__still_this_page") is True  # swapped by the stream, not reloaded
+    assert int(page.locator("#live").get_attribute("data-updates") or 0) > 0
+    tasks = _api(api, f"/projects/{project_id}/tasks?limit=500", token)["items"]
+    expect(page.locator("#board .card")).to_have_count(len(tasks))
+    for status, count in Counter(t["status"] for t in tasks).items():
+        expect(page.locator(f"#board td[data-status='{status}'] .card")).to_have_count(count)
+    modules = _api(api, f"/projects/{project_id}", token)["module_list"]
+    done, total = sum(m["tasks_verified"] for m in modules), sum(m["tasks_total"] for m in modules)
+    assert done >= 3  # each requirement's dev task at least
+    expect(page.locator("#progress")).to_have_text(f"{done}/{total}")
+    expect(page.locator("#board tr[data-area]")).to_have_count(2)
+    expect(page.locator("#alert-count")).to_have_text("(0)")
+    page.screenshot(path=str(_shots(tmp_path) / "dashboard-board.png"), full_page=True)
+
+    page.click("text=timeline")
+    events = _api(api, f"/projects/{project_id}/events?limit=500", token)["items"]
+    expect(page.locator("#timeline tbody tr")).to_have_count(len(events))
+    expect(page.locator("#timeline tr[data-type='project.completed']")).to_have_count(1)
+
+    page.click("text=causal tree")
+    tree = _api(api, f"/requests/{submitted.request_id}/tree", token)
+    expect(page.locator("#node-count")).to_have_text(str(tree["events"]))
+    expect(page.locator("details.node")).to_have_count(tree["events"])
+    digests = {a["sha256"] for e in _api(api, f"/requests/{submitted.request_id}", token)["events"]
+               for a in e["artifacts"]}
+    assert digests  # QA reports and deploy logs
+    assert {d.inner_text() for d in page.locator("#tree code.digest").all()} == digests
+    expect(page.locator("#tree > details.node")).to_have_count(len(tree["roots"]))
+    root = page.locator("#tree > details.node").first
+    expect(root.locator("> summary .type")).to_have_text(tree["roots"][0]["type"])
+    expect(root.locator("> details.node")).to_have_count(len(tree["roots"][0]["children"]))
+    root.locator("> summary").click()  # a node folds away
+    assert root.evaluate("d => d.open") is False
+    root.locator("> summary").click()
+    page.screenshot(path=str(_shots(tmp_path) / "dashboard-causal-tree.png"), full_page=True)
+
+    page.goto(f"/ui/projects/{project_id}")
+    reworked = page.locator("#board .card[data-task$='/dev/FR-3'] a")
+    task = _api(api, f"/tasks/{(reworked.get_attribute('href') or '').removeprefix('/ui/tasks/')}", token)
+    reworked.click()
+    expect(page.locator("#task-status")).to_have_text(task["status"])
+    beats = sum(e["type"] == "task.heartbeat" for e in task["events"])
+    expect(page.locator("#heartbeat-count")).to_have_text(f"({beats})")
+    expect(page.locator(".card.qa[data-type='qa.failed']")).to_contain_text("FR-3")
+    expect(page.locator(".card.qa[data-type='qa.passed']")).to_have_count(1)
+    attempts = {e["payload"]["attempt"] for e in task["events"] if "attempt" in e["payload"]}
+    expect(page.locator("#attempts tbody tr")).to_have_count(len(attempts))
+
+
+def _shots(tmp_path: Path) -> Path:
+    """Where the screenshots go: `ORCH_DASHBOARD_SHOTS` (scripts/screenshots.py sets docs/), else
+    the test's own directory."""
+    found = Path(os.environ.get("ORCH_DASHBOARD_SHOTS") or tmp_path)
+    found.mkdir(parents=True, exist_ok=True)
+    return found
