@@ -54,6 +54,7 @@ ROUTES = {
     ("GET", "/ui/requests/{request_id}"): ("read", "/ui/requests/req-auth", 200, 404),
     ("GET", "/ui/tasks/{task_id}"): ("read", f"/ui/tasks/{TASK}", 200, 404),
     ("GET", "/ui/live"): ("read", "/ui/live?project_id=auth-1&for_s=0.1", 200, 404),
+    ("POST", "/ui/projects/{project_id}/{action}"): ("operate", "/ui/projects/auth-1/pause", 409, 404),
 }
 # open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it);
 # the dashboard's sign-in and sign-out (which take or drop a token) and its static files
@@ -236,5 +237,9 @@ def test_the_session_cookie_reads_but_never_writes_and_forms_check_csrf_and_orig
     assert client.post("/ui/sign-out", data={"csrf": "guessed"}).status_code == 403
     page = client.get("/ui/projects").text
     csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/ui/projects/auth-1/pause").status_code == 403  # the board's form: CSRF
+    assert client.post("/ui/projects/auth-1/pause", data={"csrf": csrf},
+                       headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.post("/ui/projects/auth-1/pause", data={"csrf": csrf}).status_code == 409  # it ended
     out = client.post("/ui/sign-out", data={"csrf": csrf}, follow_redirects=False)
     assert out.status_code == 303 and 'orch_session=""' in out.headers["set-cookie"]

@@ -8,17 +8,19 @@ token writes faster than `ORCH_API_WRITE_RATE`. `/healthz` and `/readyz` take no
 that is not an opaque token is tried as a JWT of the configured OIDC issuer (`oidc`).
 
 The dashboard's session cookie (`COOKIE`, set by its sign-in page) holds the same token and
-stands for the bearer on reads (GET, HEAD) only: a write never takes it, so a page of
-another site cannot write with it (the dashboard's own forms check a CSRF field besides).
+stands for the bearer on reads (GET, HEAD) only; of the writes, only the dashboard's own
+forms take it, with a CSRF field that only a page served to the session holds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import psycopg
 from fastapi import Depends, HTTPException, Request
@@ -87,8 +89,9 @@ def verified(request: Request) -> Verified:
     return found
 
 
-def require(scope: str, write: bool = False) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the caller's principal, holding `scope` (and within its write rate)."""
+def require(scope: str, write: bool = False, form: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the caller's principal, holding `scope` (and within its write rate). With
+    `form` (the dashboard's forms), the session cookie too, checked by `form_session`."""
 
     async def dependency(request: Request,
                          credentials: HTTPAuthorizationCredentials | None = BEARER) -> Principal:
@@ -96,6 +99,8 @@ def require(scope: str, write: bool = False) -> Callable[..., Awaitable[Principa
         if ctx.settings.api_auth == "off":
             return OFF
         raw = presented(request, credentials)
+        if raw is None and form:
+            raw = await form_session(request)
         if raw is None:
             raise HTTPException(401, "a bearer token is required", headers=UNAUTHORIZED)
         cache = verified(request)
@@ -117,6 +122,30 @@ def presented(request: Request, credentials: HTTPAuthorizationCredentials | None
     if credentials is not None:
         return credentials.credentials
     return request.cookies.get(COOKIE) if request.method in SAFE else None
+
+
+def same_origin(request: Request) -> None:
+    """403 for a form posted from a page of another site (browsers send `Origin` on a POST)."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise HTTPException(403, "a form of another site")
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    return {k: v[-1] for k, v in fields.items()}
+
+
+async def form_session(request: Request) -> str | None:
+    """The session cookie's token on a dashboard form's POST: only from this site, and with
+    the CSRF field of this session (403 without)."""
+    raw = request.cookies.get(COOKIE)
+    if raw is None:
+        return None
+    same_origin(request)
+    if not hmac.compare_digest((await form_fields(request)).get("csrf", ""), csrf_of(raw)):
+        raise HTTPException(403, "a form without this session's CSRF field")
+    return raw
 
 
 def csrf_of(raw: str) -> str:
@@ -154,6 +183,7 @@ def submitting_tenant(caller: Principal, asked: str | None, default: str) -> str
 READ: Any = Depends(require("read"))
 SUBMIT: Any = Depends(require("submit", write=True))
 OPERATE: Any = Depends(require("operate", write=True))
+FORM_OPERATE: Any = Depends(require("operate", write=True, form=True))
 ADMIN: Any = Depends(require("admin"))
 
 

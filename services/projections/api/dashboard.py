@@ -10,10 +10,12 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
 
+from orchestrator import control as controls
 from orchestrator.tokens import Principal
 from services.projections import causal, evidence, views
-from services.projections.api import auth, pages, tree
+from services.projections.api import auth, control, pages, tree
 from services.projections.api.context import context
 
 router = APIRouter(include_in_schema=False)
@@ -75,6 +77,8 @@ async def board_page(request: Request, project_id: str, caller: Principal = auth
     return pages.render(request, "board.html", project=project, grid=grid, areas=areas,
                         statuses=TASK_STATUSES, counts=counts, tasks=tasks, alerts=alerts,
                         modules={m["area"]: m for m in project["module_list"]},
+                        actions=[a for a, sources in controls.ALLOWED.items() if project["status"] in sources]
+                        if "operate" in caller.scopes else [],
                         live=f"{pages.PREFIX}/live?project_id={project_id}")
 
 
@@ -116,3 +120,12 @@ async def task_page(request: Request, task_id: str, caller: Principal = auth.REA
                         deployments=[e for e in events if e["type"] in deployed],
                         heartbeats=[e for e in events if e["type"] == "task.heartbeat"],
                         live=f"{pages.PREFIX}/live?project_id={task['project_id']}")
+
+
+@router.post(pages.PREFIX + "/projects/{project_id}/{action}")
+async def control_form(request: Request, project_id: str, action: str,
+                       caller: Principal = auth.FORM_OPERATE) -> Response:
+    """Pause, resume or cancel from the board (scope `operate`); back to the board, which
+    shows the new status once projected."""
+    await control.apply(context(request), project_id, action, "from the dashboard", caller)
+    return RedirectResponse(f"{pages.PREFIX}/projects/{project_id}", 303)

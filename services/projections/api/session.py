@@ -3,13 +3,11 @@
 A browser cannot send a bearer header when it navigates, so the sign-in form takes a token
 and, when it is valid, keeps it in an HttpOnly, SameSite=Strict cookie that `auth` accepts
 on reads. The forms that post here are checked against another site's page twice: the
-`Origin` must be this host's, and sign-out carries the CSRF field the pages hold.
+`Origin` must be this host's, and sign-out carries the CSRF field the pages hold
+(`auth.form_session`, as the board's control forms do).
 """
 
 from __future__ import annotations
-
-import hmac
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
@@ -22,17 +20,6 @@ STATIC = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 HOME = pages.PREFIX + "/projects"
 
 
-def same_origin(request: Request) -> None:
-    origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
-        raise HTTPException(403, "a form of another site")
-
-
-async def _form(request: Request) -> dict[str, str]:
-    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
-    return {k: v[-1] for k, v in fields.items()}
-
-
 @router.get(pages.PREFIX + "/sign-in")
 async def sign_in_page(request: Request, next: str = HOME) -> Response:
     return pages.render(request, "sign_in.html", error=None, next=next)
@@ -40,8 +27,8 @@ async def sign_in_page(request: Request, next: str = HOME) -> Response:
 
 @router.post(pages.PREFIX + "/sign-in")
 async def sign_in(request: Request) -> Response:
-    same_origin(request)
-    form = await _form(request)
+    auth.same_origin(request)
+    form = await auth.form_fields(request)
     raw = form.get("token", "").strip()
     found = await auth.verified(request).principal(context(request), raw) if raw else None
     if found is None or "read" not in found.scopes:
@@ -55,10 +42,8 @@ async def sign_in(request: Request) -> Response:
 
 @router.post(pages.PREFIX + "/sign-out")
 async def sign_out(request: Request) -> Response:
-    same_origin(request)
-    raw = request.cookies.get(auth.COOKIE)
-    if raw is not None and not hmac.compare_digest((await _form(request)).get("csrf", ""), auth.csrf_of(raw)):
-        raise HTTPException(403, "a sign-out without this session's CSRF field")
+    auth.same_origin(request)
+    await auth.form_session(request)  # 403 without this session's CSRF field
     answer = RedirectResponse(pages.PREFIX + "/sign-in", 303)
     answer.delete_cookie(auth.COOKIE, path="/", httponly=True, samesite="strict")
     return answer
