@@ -204,6 +204,30 @@ def test_the_board_follows_a_submission_live_to_completed_and_each_page_shows_wh
     expect(page.locator("#attempts tbody tr")).to_have_count(len(attempts))
 
 
+def test_an_operator_pauses_and_resumes_from_the_board_and_a_reader_sees_no_controls(
+        fleet: demo.Fleet, browser: Browser, tmp_path: Path) -> None:
+    api = _read_side(fleet)
+    tenant = f"dash-op-{uuid.uuid4().hex[:6]}"
+    reader = _signed_in(browser, api, tokens.create(fleet.settings.dsn, [tenant], ["read"], "reader"))
+    page = _signed_in(browser, api, tokens.create(fleet.settings.dsn, [tenant], ["read", "operate"], "op"))
+    _submit(fleet, tmp_path, tenant, dev_duration="3s")
+    row = page.locator("#projects tr[data-project]")
+    expect(row).to_have_count(1, timeout=60_000)
+    project_id = row.get_attribute("data-project")
+    page.goto(f"/ui/projects/{project_id}")
+    page.click("#controls button[value=pause]")
+    expect(page.locator("#project-status")).to_have_text("paused", timeout=60_000)
+    expect(page.locator("#controls button")).to_have_text(["Resume", "Cancel"])
+    reader.goto(f"/ui/projects/{project_id}")
+    expect(reader.locator("#project-status")).to_have_text("paused")
+    expect(reader.locator("#controls")).to_have_count(0)  # a read-only token gets no buttons
+    page.click("#controls button[value=resume]")
+    expect(page.locator("#project-status")).to_have_text("completed", timeout=180_000)
+    expect(page.locator("#controls")).to_have_count(0)  # nothing applies to an ended project
+    found = _api(api, f"/projects/{project_id}", tokens.create(fleet.settings.dsn, [tenant], ["read"]))
+    assert found["status"] == "completed"
+
+
 def _shots(tmp_path: Path) -> Path:
     """Where the screenshots go: `ORCH_DASHBOARD_SHOTS` (scripts/screenshots.py sets docs/), else
     the test's own directory."""
