@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the system tools the local stack needs, only when missing: java, mvn, PostgreSQL
-# (and with `bench`, the HTTP load generator wrk).
+# Install the system tools the local stack needs, only when missing: java, mvn, PostgreSQL,
+# the chromium the dashboard's browser tests drive (and with `bench`, the HTTP load generator wrk).
 # apt-get update runs once, and only if something is missing. Non-interactive (CI, no stdin).
 set -euo pipefail
 
@@ -11,6 +11,7 @@ missing=()
 has java || missing+=(openjdk-17-jre-headless)
 has mvn || missing+=(maven)
 has_pg || missing+=(postgresql)
+has chromium || missing+=(chromium)
 [ "${1:-}" = bench ] && ! has wrk && missing+=(wrk)
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -179,6 +179,14 @@ HANDOFF = ("SELECT row_to_json(x)::text FROM (SELECT t.task_id, t.project_id, t.
            "WHERE t.task_id = %s AND t.tenant = ANY(coalesce(%s::text[], ARRAY[t.tenant]))) x")
 PROJECT_EXISTS = f"EXISTS (SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED})"
 PROJECT_VISIBLE = f"SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED}"
+# the dashboard: per listed project its tenant and verified/total tasks (ids, then tenants)
+_SUM = "(SELECT coalesce(sum({}), 0) FROM modules m WHERE m.project_id = p.project_id)"
+PROGRESS = ("SELECT coalesce(json_object_agg(p.project_id, json_build_object('tenant', p.tenant, "
+            f"'verified', {_SUM.format('tasks_verified')}, 'total', {_SUM.format('tasks_total')})), "
+            f"'{{}}')::text FROM projects p WHERE p.project_id = ANY(%s) AND {SCOPED}")
+# what a live page watches: its projects' last change, or the count of one project's events
+LIVE_PROJECTS = f"SELECT count(*), max(updated_at)::text FROM projects WHERE {SCOPED}"
+LIVE_PROJECT = f"SELECT count(*), max(\"offset\") FROM events WHERE project_id = %s AND {SCOPED}"
 
 
 def page(table: str, filters: dict[str, Any], after: list[Any] | None, limit: int,

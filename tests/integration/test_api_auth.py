@@ -53,9 +53,19 @@ ROUTES = {
     ("GET", "/approvals"): ("read", "/approvals", 200, 200),
     ("POST", "/approvals/{approval_id}/{action}"): ("operate", "/approvals/none/grant", 404, 404),
     ("POST", "/tasks/{task_id}/reassign"): ("operate", f"/tasks/{TASK}/reassign", 409, 404),
+    ("GET", "/ui/projects"): ("read", "/ui/projects", 200, 200),
+    ("GET", "/ui/projects/{project_id}"): ("read", "/ui/projects/auth-1", 200, 404),
+    ("GET", "/ui/projects/{project_id}/timeline"): ("read", "/ui/projects/auth-1/timeline", 200, 404),
+    ("GET", "/ui/requests/{request_id}"): ("read", "/ui/requests/req-auth", 200, 404),
+    ("GET", "/ui/tasks/{task_id}"): ("read", f"/ui/tasks/{TASK}", 200, 404),
+    ("GET", "/ui/live"): ("read", "/ui/live?project_id=auth-1&for_s=0.1", 200, 404),
+    ("POST", "/ui/projects/{project_id}/{action}"): ("operate", "/ui/projects/auth-1/pause", 409, 404),
 }
-# open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it)
-OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/tasks/{task_id}/callback")}
+# open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it);
+# the dashboard's sign-in and sign-out (which take or drop a token) and its static files
+OPEN = {("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/tasks/{task_id}/callback"),
+        ("GET", "/ui/sign-in"), ("POST", "/ui/sign-in"), ("POST", "/ui/sign-out"),
+        ("GET", "/ui/static/{name}")}
 
 
 @pytest.fixture
@@ -214,3 +224,29 @@ def test_submit_through_the_api_sends_orch_token(settings: Settings, schema: str
     assert done.exit_code == 0, done.output
     assert _submitted_tenant(settings, json.loads(done.output)["request_id"]) == "acme"
     assert refused.exit_code == 1 and "the API answered 401" in refused.output
+
+
+def test_the_session_cookie_reads_but_never_writes_and_forms_check_csrf_and_origin(
+        world: tuple[TestClient, Settings]) -> None:
+    client, settings = world
+    token = tokens.create(settings.dsn, ["default"], list(tokens.SCOPES))
+    assert client.post("/ui/sign-in", data={"token": "orch_x_" + "y" * 43}).status_code == 401
+    foreign = client.post("/ui/sign-in", data={"token": token}, headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and "orch_session" not in client.cookies
+    signed = client.post("/ui/sign-in", data={"token": token, "next": "https://evil.example/"},
+                         follow_redirects=False)
+    assert signed.status_code == 303 and signed.headers["location"] == "/ui/projects"
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and f"orch_session={token}" in cookie
+    assert client.get("/projects").status_code == 200  # the cookie reads, on the API too
+    assert client.post("/specs", content=b"name: shop\n").status_code == 401  # and never writes
+    assert client.post("/projects/auth-1/pause", json={}).status_code == 401
+    assert client.post("/ui/sign-out", data={"csrf": "guessed"}).status_code == 403
+    page = client.get("/ui/projects").text
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/ui/projects/auth-1/pause").status_code == 403  # the board's form: CSRF
+    assert client.post("/ui/projects/auth-1/pause", data={"csrf": csrf},
+                       headers={"Origin": "https://evil.example"}).status_code == 403
+    assert client.post("/ui/projects/auth-1/pause", data={"csrf": csrf}).status_code == 409  # it ended
+    out = client.post("/ui/sign-out", data={"csrf": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and 'orch_session=""' in out.headers["set-cookie"]

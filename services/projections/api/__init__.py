@@ -13,6 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Gauge
+from starlette.exceptions import HTTPException
 
 from orchestrator import config
 from orchestrator.config import Settings
@@ -21,11 +22,15 @@ from services.projections.api import (
     alerts,
     chain,
     control,
+    dashboard,
     delivery,
     health,
+    live,
     org,
+    pages,
     projects,
     requests,
+    session,
     specs,
     tasks,
     tokens,
@@ -55,9 +60,11 @@ def create_app(settings: Settings, dsn: str | None = None, schema: str = views.L
                             ["status"], registry=app.state.registry)
     for router in (health.router, projects.router, chain.router, traceability.router, tasks.router,
                    requests.router, alerts.router, delivery.router, specs.router, tasks.writes,
-                   control.router, tokens.router, org.router):
+                   control.router, tokens.router, org.router, session.router, dashboard.router,
+                   live.router):
         # the routes themselves, not the router: an included router is matched as one more layer
         app.router.routes.extend(router.routes)
+    app.add_exception_handler(HTTPException, pages.errors)
     return Edge(app, ctx, app.state.registry)
 
 

@@ -6,14 +6,21 @@ token writes faster than `ORCH_API_WRITE_RATE`. `/healthz` and `/readyz` take no
 `/metrics` takes none when `ORCH_API_METRICS_OPEN` is set. A verified token is cached for
 `ORCH_API_TOKEN_CACHE_S` seconds, so a revocation takes effect within that time. A bearer
 that is not an opaque token is tried as a JWT of the configured OIDC issuer (`oidc`).
+
+The dashboard's session cookie (`COOKIE`, set by its sign-in page) holds the same token and
+stands for the bearer on reads (GET, HEAD) only; of the writes, only the dashboard's own
+forms take it, with a CSRF field that only a page served to the session holds.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import psycopg
 from fastapi import Depends, HTTPException, Request
@@ -29,6 +36,8 @@ bearer = HTTPBearer(auto_error=False, description="`orch_<id>_<secret>` from `or
 OFF = Principal("anonymous", (), frozenset(tokens.SCOPES))
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 BEARER: Any = Depends(bearer)
+COOKIE = "orch_session"
+SAFE = frozenset({"GET", "HEAD"})
 
 
 class Verified:
@@ -80,18 +89,22 @@ def verified(request: Request) -> Verified:
     return found
 
 
-def require(scope: str, write: bool = False) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the caller's principal, holding `scope` (and within its write rate)."""
+def require(scope: str, write: bool = False, form: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the caller's principal, holding `scope` (and within its write rate). With
+    `form` (the dashboard's forms), the session cookie too, checked by `form_session`."""
 
     async def dependency(request: Request,
                          credentials: HTTPAuthorizationCredentials | None = BEARER) -> Principal:
         ctx = context(request)
         if ctx.settings.api_auth == "off":
             return OFF
-        if credentials is None:
+        raw = presented(request, credentials)
+        if raw is None and form:
+            raw = await form_session(request)
+        if raw is None:
             raise HTTPException(401, "a bearer token is required", headers=UNAUTHORIZED)
         cache = verified(request)
-        found = await cache.principal(ctx, credentials.credentials)
+        found = await cache.principal(ctx, raw)
         if found is None:
             raise HTTPException(401, "unknown, malformed or revoked token", headers=UNAUTHORIZED)
         if scope not in found.scopes:
@@ -102,6 +115,43 @@ def require(scope: str, write: bool = False) -> Callable[..., Awaitable[Principa
         return found
 
     return dependency
+
+
+def presented(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The bearer token, else on a read the session cookie's."""
+    if credentials is not None:
+        return credentials.credentials
+    return request.cookies.get(COOKIE) if request.method in SAFE else None
+
+
+def same_origin(request: Request) -> None:
+    """403 for a form posted from a page of another site (browsers send `Origin` on a POST)."""
+    origin = request.headers.get("origin")
+    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+        raise HTTPException(403, "a form of another site")
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    fields = parse_qs((await request.body()).decode("utf-8", "replace"))
+    return {k: v[-1] for k, v in fields.items()}
+
+
+async def form_session(request: Request) -> str | None:
+    """The session cookie's token on a dashboard form's POST: only from this site, and with
+    the CSRF field of this session (403 without)."""
+    raw = request.cookies.get(COOKIE)
+    if raw is None:
+        return None
+    same_origin(request)
+    if not hmac.compare_digest((await form_fields(request)).get("csrf", ""), csrf_of(raw)):
+        raise HTTPException(403, "a form without this session's CSRF field")
+    return raw
+
+
+def csrf_of(raw: str) -> str:
+    """The CSRF field the dashboard's forms carry: only a page that was served to the token's
+    holder knows it."""
+    return hashlib.sha256(b"orchestrator-csrf:" + raw.encode()).hexdigest()
 
 
 def tenants(caller: Principal) -> list[str] | None:
@@ -133,6 +183,7 @@ def submitting_tenant(caller: Principal, asked: str | None, default: str) -> str
 READ: Any = Depends(require("read"))
 SUBMIT: Any = Depends(require("submit", write=True))
 OPERATE: Any = Depends(require("operate", write=True))
+FORM_OPERATE: Any = Depends(require("operate", write=True, form=True))
 ADMIN: Any = Depends(require("admin"))
 
 

@@ -4,7 +4,8 @@
 - `GET /approvals` (scope `read`), `POST /approvals/{id}/grant|reject`;
 - `POST /tasks/{id}/reassign {executor: {kind, options}}`: a hand-off.
 Writes take scope `operate`, on a project of one of the token's tenants (another tenant's
-is a 404); an action that does not apply as things stand is a 409.
+is a 404); an action that does not apply as things stand is a 409. The dashboard's board
+posts the project actions as forms (`dashboard.control_form`, through `apply`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from orchestrator.envelope import Event
 from orchestrator.tokens import Principal
 from services.projections import views
 from services.projections.api import auth
-from services.projections.api.context import context
+from services.projections.api.context import Context, context
 from services.projections.api.paging import Limit, decode_cursor, page
 
 router = APIRouter()
@@ -34,10 +35,14 @@ class ControlBody(BaseModel):
 @router.post("/projects/{project_id}/{action}", status_code=202)
 async def act(request: Request, project_id: str, action: str, body: ControlBody | None = None,
               caller: Principal = auth.OPERATE) -> dict[str, Any]:
+    return await apply(context(request), project_id, action, (body or ControlBody()).reason, caller)
+
+
+async def apply(ctx: Context, project_id: str, action: str, reason: str, caller: Principal) -> dict[str, Any]:
+    """The action's event produced onto the log (404 unknown action or project, 409 refused)."""
     if action not in control.ACTIONS:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ACTIONS)}")
-    reason = (body or ControlBody()).reason
-    return await _publish(request, views.PROJECT_CONTROL, project_id, caller, "project",
+    return await _publish(ctx, views.PROJECT_CONTROL, project_id, caller, "project",
                           lambda row: control.event(action, project_id, row["request_id"],
                                                     row["status"], reason))
 
@@ -55,10 +60,9 @@ async def approvals(request: Request, project_id: str | None = None, status: str
     return page(await context(request).one(query, params), limit)
 
 
-async def _publish(request: Request, read: str, key: str, caller: Principal, what: str,
+async def _publish(ctx: Context, read: str, key: str, caller: Principal, what: str,
                    build: Callable[[dict[str, Any]], Event]) -> dict[str, Any]:
     """Check `key`'s row (`read`) within the caller's tenants, build the event, produce it."""
-    ctx = context(request)
     row = await ctx.one(read, [key, auth.tenants(caller)])
     if row is None:
         raise HTTPException(404, f"no {what} {key}")
@@ -77,7 +81,7 @@ async def answer(request: Request, approval_id: str, action: str, body: ControlB
     if action not in control.ANSWERS:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ANSWERS)}")
     reason = (body or ControlBody()).reason
-    return await _publish(request, views.APPROVAL, approval_id, caller, "approval",
+    return await _publish(context(request), views.APPROVAL, approval_id, caller, "approval",
                           lambda row: control.answer(action, row, reason))
 
 
@@ -96,5 +100,5 @@ async def reassign(request: Request, task_id: str, body: ReassignBody,
                    caller: Principal = auth.OPERATE) -> dict[str, Any]:
     """Hand the task to another executor: a running claim is superseded by a new round."""
     to = body.executor
-    return await _publish(request, views.HANDOFF, task_id, caller, "task",
+    return await _publish(context(request), views.HANDOFF, task_id, caller, "task",
                           lambda row: control.reassign(row, to.kind, to.options, body.reason))

@@ -1,0 +1,131 @@
+"""The dashboard's pages (scope `read`, HTML): projects, a project's board and timeline, the
+causal tree of a submission, a task. Each reads through the same statements and tenant
+filter as the JSON routes (`views`), so a tenant's page shows what its API calls would.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+
+from orchestrator import control as controls
+from orchestrator.tokens import Principal
+from services.projections import causal, evidence, views
+from services.projections.api import auth, control, pages, tree
+from services.projections.api.context import context
+
+router = APIRouter(include_in_schema=False)
+ALL = 500  # a page shows up to this many rows of a list (the JSON routes page further)
+TASK_STATUSES = ("assigned", "started", "completed", "qa_failed", "deployed", "failed", "verified",
+                 "cancelled")
+
+
+async def _items(request: Request, table: str, filters: dict[str, Any], mine: list[str] | None,
+                 project_id: str | None = None) -> list[dict[str, Any]]:
+    """One page of a list as the JSON route reads it; 404 when `project_id` is not the caller's."""
+    if project_id is None:
+        query, params = views.page(table, filters, None, ALL, tenants=mine)
+    else:
+        query, params = views.page(table, filters, None, ALL, also=views.PROJECT_EXISTS, tenants=mine)
+        params = [*params, project_id, mine]
+    row = await context(request).one(query, params)
+    assert row is not None  # scalar subqueries: always one row
+    if project_id is not None and not row[0]:
+        raise HTTPException(404, f"no project {project_id}")
+    return list(orjson.loads(row[1]))
+
+
+async def _progress(request: Request, ids: list[str], mine: list[str] | None) -> dict[str, Any]:
+    row = await context(request).one(views.PROGRESS, [ids, mine])
+    return dict(orjson.loads(row[0])) if row else {}
+
+
+@router.get(pages.PREFIX + "/projects")
+async def projects_page(request: Request, status: str | None = None, tenant: str | None = None,
+                        caller: Principal = auth.READ) -> Response:
+    mine = auth.tenants(caller)
+    items = await _items(request, "projects", {"status": status or None, "tenant": tenant or None}, mine)
+    progress = await _progress(request, [p["project_id"] for p in items], mine)
+    return pages.render(request, "projects.html", projects=items, progress=progress, status=status or "",
+                        tenant=tenant or "", tenants=caller.tenants, live=pages.PREFIX + "/live")
+
+
+async def _project(request: Request, project_id: str, mine: list[str] | None) -> dict[str, Any]:
+    row = await context(request).one(views.PROJECT, [project_id, mine])
+    if row is None:
+        raise HTTPException(404, f"no project {project_id}")
+    found: dict[str, Any] = orjson.loads(row[0])
+    found.update((await _progress(request, [project_id], mine)).get(project_id, {}))
+    return found
+
+
+@router.get(pages.PREFIX + "/projects/{project_id}")
+async def board_page(request: Request, project_id: str, caller: Principal = auth.READ) -> Response:
+    mine = auth.tenants(caller)
+    project = await _project(request, project_id, mine)
+    tasks = await _items(request, "tasks", {"project_id": project_id}, mine, project_id)
+    alerts = await _items(request, "alerts", {"project_id": project_id}, mine)
+    grid: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for task in tasks:
+        grid[task["area"]][task["status"]].append(task)
+    areas = sorted({m["area"] for m in project["module_list"]} | set(grid))
+    counts = {s: sum(len(grid[a][s]) for a in areas) for s in TASK_STATUSES}
+    return pages.render(request, "board.html", project=project, grid=grid, areas=areas,
+                        statuses=TASK_STATUSES, counts=counts, tasks=tasks, alerts=alerts,
+                        modules={m["area"]: m for m in project["module_list"]},
+                        actions=[a for a, sources in controls.ALLOWED.items() if project["status"] in sources]
+                        if "operate" in caller.scopes else [],
+                        live=f"{pages.PREFIX}/live?project_id={project_id}")
+
+
+@router.get(pages.PREFIX + "/projects/{project_id}/timeline")
+async def timeline_page(request: Request, project_id: str, caller: Principal = auth.READ) -> Response:
+    mine = auth.tenants(caller)
+    project = await _project(request, project_id, mine)
+    events = await _items(request, "events", {"project_id": project_id}, mine, project_id)
+    return pages.render(request, "timeline.html", project=project, events=events,
+                        live=f"{pages.PREFIX}/live?project_id={project_id}")
+
+
+@router.get(pages.PREFIX + "/requests/{request_id}")
+async def tree_page(request: Request, request_id: str, caller: Principal = auth.READ) -> Response:
+    row = await context(request).one(views.REQUEST, [request_id, auth.tenants(caller)] * 3)
+    assert row is not None  # scalar subqueries: always one row
+    events = orjson.loads(row[0])
+    if not events:
+        raise HTTPException(404, f"no request {request_id}")
+    roots = causal.tree(events)
+    count, depth = causal.size(roots)
+    return pages.render(request, "tree.html", request_id=request_id, count=count, depth=depth,
+                        project_id=events[0]["project_id"],
+                        tree=tree.html(roots, {e["event_id"]: e for e in events}, pages.PREFIX),
+                        live=f"{pages.PREFIX}/live?project_id={events[0]['project_id']}")
+
+
+@router.get(pages.PREFIX + "/tasks/{task_id:path}")
+async def task_page(request: Request, task_id: str, caller: Principal = auth.READ) -> Response:
+    row = await context(request).one(views.TASK, [task_id, auth.tenants(caller)])
+    if row is None:
+        raise HTTPException(404, f"no task {task_id}")
+    task = orjson.loads(row[0])
+    events = task.pop("events")
+    found = evidence.by_task(events, [task])[0]
+    deployed = ("devops.deployed", "devops.failed", "smoke.passed", "smoke.failed")
+    return pages.render(request, "task.html", task=task, attempts=found["attempts"], events=events,
+                        qa=[e for e in events if e["type"] in ("qa.passed", "qa.failed")],
+                        deployments=[e for e in events if e["type"] in deployed],
+                        heartbeats=[e for e in events if e["type"] == "task.heartbeat"],
+                        live=f"{pages.PREFIX}/live?project_id={task['project_id']}")
+
+
+@router.post(pages.PREFIX + "/projects/{project_id}/{action}")
+async def control_form(request: Request, project_id: str, action: str,
+                       caller: Principal = auth.FORM_OPERATE) -> Response:
+    """Pause, resume or cancel from the board (scope `operate`); back to the board, which
+    shows the new status once projected."""
+    await control.apply(context(request), project_id, action, "from the dashboard", caller)
+    return RedirectResponse(f"{pages.PREFIX}/projects/{project_id}", 303)

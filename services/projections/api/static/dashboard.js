@@ -1,0 +1,23 @@
+// Live updates without reloads: the server's event stream says "changed", the page fetches
+// its own <main> (X-Fragment: 1) and swaps it in, keeping which <details> were open.
+(function () {
+  "use strict";
+  var main = document.getElementById("live");
+  if (!main || !main.dataset.live || !window.EventSource) return;
+  var busy = false, again = false;
+  function refresh() {
+    if (busy) { again = true; return; }
+    busy = true;
+    var shut = Array.prototype.map.call(main.querySelectorAll("details:not([open])"), function (d) { return d.id; });
+    fetch(location.href, {headers: {"X-Fragment": "1"}, credentials: "same-origin"})
+      .then(function (answer) { return answer.ok ? answer.text() : null; })
+      .then(function (html) {
+        if (html === null) return;
+        main.innerHTML = html;
+        shut.forEach(function (id) { var d = id && document.getElementById(id); if (d) d.open = false; });
+        main.dataset.updates = String(Number(main.dataset.updates || 0) + 1);
+      })
+      .finally(function () { busy = false; if (again) { again = false; refresh(); } });
+  }
+  new EventSource(main.dataset.live).addEventListener("changed", refresh);
+})();
