@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_monitor_decider import assert_decided_once
 
 from orchestrator import worker
 from orchestrator.envelope import Actor, Event, Tick, derive_id
@@ -275,13 +276,4 @@ POOL: list[Event | Tick] = [
 def test_deciding_a_usage_again_after_its_outputs_were_applied_yields_nothing_new(
     inputs: list[Event | Tick],
 ) -> None:
-    state = fold(*module())
-    emitted: set[str] = set()
-    for when in inputs:
-        outs = monitor.decide(state, when)
-        if isinstance(when, Event):
-            state = monitor.evolve(state, when)
-        for out in outs:
-            state = monitor.evolve(state, out)
-        emitted |= {o.event_id for o in outs}
-        assert {o.event_id for o in monitor.decide(state, when)} <= emitted
+    assert_decided_once(fold(*module()), inputs)

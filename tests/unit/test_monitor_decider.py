@@ -412,7 +412,11 @@ POOL: list[Event | Tick] = [
 def test_deciding_an_input_again_after_its_outputs_were_applied_yields_nothing_new(
     inputs: list[Event | Tick],
 ) -> None:
-    state = fold(*module())
+    assert_decided_once(fold(*module()), inputs)
+
+
+def assert_decided_once(state: monitor.State, inputs: list[Event | Tick]) -> None:
+    """Feed `inputs` with their outputs applied; deciding each again yields nothing new."""
     emitted: set[str] = set()
     for when in inputs:
         outs = monitor.decide(state, when)

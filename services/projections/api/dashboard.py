@@ -14,8 +14,8 @@ from fastapi.responses import RedirectResponse
 
 from orchestrator import control as controls
 from orchestrator.tokens import Principal
-from services.projections import causal, evidence, views
-from services.projections.api import auth, control, pages, tree
+from services.projections import evidence, views
+from services.projections.api import auth, control, pages, requests, tree
 from services.projections.api.context import context
 
 router = APIRouter(include_in_schema=False)
@@ -93,13 +93,7 @@ async def timeline_page(request: Request, project_id: str, caller: Principal = a
 
 @router.get(pages.PREFIX + "/requests/{request_id}")
 async def tree_page(request: Request, request_id: str, caller: Principal = auth.READ) -> Response:
-    row = await context(request).one(views.REQUEST, [request_id, auth.tenants(caller)] * 3)
-    assert row is not None  # scalar subqueries: always one row
-    events = orjson.loads(row[0])
-    if not events:
-        raise HTTPException(404, f"no request {request_id}")
-    roots = causal.tree(events)
-    count, depth = causal.size(roots)
+    events, roots, count, depth = await requests.submission_tree(request, request_id, caller)
     return pages.render(request, "tree.html", request_id=request_id, count=count, depth=depth,
                         project_id=events[0]["project_id"],
                         tree=tree.html(roots, {e["event_id"]: e for e in events}, pages.PREFIX),

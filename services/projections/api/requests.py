@@ -33,6 +33,15 @@ async def request_(request: Request, request_id: str, caller: Principal = auth.R
 @router.get("/requests/{request_id}/tree", response_model=dict[str, Any])
 async def request_tree(request: Request, request_id: str, caller: Principal = auth.READ) -> Response:
     """What one submission caused, each event under its cause (`causal.tree`)."""
+    _events, roots, count, depth = await submission_tree(request, request_id, caller)
+    head = orjson.dumps({"request_id": request_id, "events": count, "depth": depth})
+    return json_response(head[:-1] + b',"roots":' + causal.dumps(roots) + b"}")
+
+
+async def submission_tree(request: Request, request_id: str,
+                          caller: Principal) -> tuple[list[dict[str, Any]], list[Any], int, int]:
+    """The submission's events within the caller's tenants (404 when none), their causal tree,
+    its node count and depth: what `/requests/{id}/tree` and the dashboard's tree page show."""
     row = await context(request).one(views.REQUEST, [request_id, auth.tenants(caller)] * 3)
     assert row is not None  # scalar subqueries: always one row
     events = orjson.loads(row[0])
@@ -40,5 +49,4 @@ async def request_tree(request: Request, request_id: str, caller: Principal = au
         raise HTTPException(404, f"no request {request_id}")
     roots = causal.tree(events)
     count, depth = causal.size(roots)
-    head = orjson.dumps({"request_id": request_id, "events": count, "depth": depth})
-    return json_response(head[:-1] + b',"roots":' + causal.dumps(roots) + b"}")
+    return events, roots, count, depth
