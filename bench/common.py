@@ -40,9 +40,10 @@ def summary(values: list[float]) -> dict[str, Any]:
 
 
 class LogReader:
-    """Reads the whole events topic from offset 0; `drain` returns what arrived so far."""
+    """Reads the events topic from offset 0 (or from its end, `from_end`); `drain` returns what
+    arrived so far."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, from_end: bool = False) -> None:
         self.settings = settings
         self.consumer = Consumer({
             "bootstrap.servers": settings.bootstrap, "group.id": f"bench-reader-{uuid.uuid4()}",
@@ -52,7 +53,9 @@ class LogReader:
         topic = settings.events_topic
         meta = self.consumer.list_topics(topic, timeout=10)
         parts = meta.topics[topic].partitions
-        self.consumer.assign([TopicPartition(topic, p, 0) for p in parts])
+        starts = {p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                  if from_end else 0 for p in parts}
+        self.consumer.assign([TopicPartition(topic, p, starts[p]) for p in parts])
         self.events: dict[str, Event] = {}
         self.order: list[Event] = []
 

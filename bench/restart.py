@@ -160,7 +160,7 @@ def run(settings: Settings, events: int, in_flight: int = 10) -> dict[str, Any]:
         out["rss_mb_caught_up"] = {s: (rss_kb(fleet.procs[s].pid) or 0) / 1024 for s in SERVICES}
         for service in SERVICES:
             fleet.kill(service, signal.SIGKILL)
-        reader = LogReader(settings)
+        reader = LogReader(settings, from_end=True)  # only what the restarted services decide
         reader.drain(1.0)
         rows = probe_records(10**7 + out["history"]["projects"])
         producer = Producer(bus.producer_config(settings))
