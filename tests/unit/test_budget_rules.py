@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_monitor_decider import assert_decided_once
 
 from orchestrator import worker
 from orchestrator.envelope import Actor, Event, Tick, derive_id
@@ -39,6 +38,7 @@ from services.cto import decider as cto
 from services.monitor import decider as monitor
 from services.pm import decider as pm
 from services.spec import specdoc
+from tests.unit.test_monitor_decider import replayed_yields_nothing_new
 
 PID = "shop-0a1b2c3d"
 AREA = "backend"
@@ -276,4 +276,4 @@ POOL: list[Event | Tick] = [
 def test_deciding_a_usage_again_after_its_outputs_were_applied_yields_nothing_new(
     inputs: list[Event | Tick],
 ) -> None:
-    assert_decided_once(fold(*module()), inputs)
+    replayed_yields_nothing_new(monitor.decide, monitor.evolve, fold(*module()), inputs)

@@ -138,22 +138,10 @@ CONTROLS: list[Event | Tick] = [control(PAUSE, 5), control(RESUME, 50), control(
                                 control(PAUSE, 80), control(RESUME, 90)]
 
 
-def _replayed_yields_nothing_new(decide, evolve, state, inputs) -> None:  # type: ignore[no-untyped-def]
-    emitted: set[str] = set()
-    for when in inputs:
-        outs = decide(state, when)
-        if isinstance(when, Event):
-            state = evolve(state, when)
-        for out in outs:
-            state = evolve(state, out)
-        emitted |= {o.event_id for o in outs}
-        assert {o.event_id for o in decide(state, when)} <= emitted
-
-
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from([*m.POOL, *CONTROLS]), max_size=25))
 def test_monitor_deciding_again_after_its_outputs_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    _replayed_yields_nothing_new(monitor.decide, monitor.evolve, m.fold(*m.module()), inputs)
+    m.replayed_yields_nothing_new(monitor.decide, monitor.evolve, m.fold(*m.module()), inputs)
 
 
 WORKER_POOL: list[Event | Tick] = [
@@ -165,7 +153,7 @@ WORKER_POOL: list[Event | Tick] = [
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(WORKER_POOL), max_size=20))
 def test_dev_deciding_again_after_its_outputs_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    _replayed_yields_nothing_new(dev.decide, dev.evolve, dev.initial_state(w.me(Role.DEV)), inputs)
+    m.replayed_yields_nothing_new(dev.decide, dev.evolve, dev.initial_state(w.me(Role.DEV)), inputs)
 
 
 PM_POOL: list[Event | Tick] = [
@@ -178,4 +166,4 @@ PM_POOL: list[Event | Tick] = [
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(PM_POOL), max_size=20))
 def test_pm_deciding_again_after_its_outputs_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    _replayed_yields_nothing_new(pm.decide, pm.evolve, pm.initial_state(p.PM), inputs)
+    m.replayed_yields_nothing_new(pm.decide, pm.evolve, pm.initial_state(p.PM), inputs)
