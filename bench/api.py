@@ -22,9 +22,9 @@ import httpx
 
 from bench.common import REPO, cpu_seconds, tree_pids
 from bench.projection import fill
-from orchestrator import tokens
-from orchestrator.config import Settings
-from orchestrator.stack.proc import free_port
+from orchestrator.adapters import tokens
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.stack.proc import free_port
 from services.projections import projector
 
 LUA = Path(__file__).parent / "wrk" / "vary.lua"
@@ -90,7 +90,7 @@ def run(settings: Settings, z: dict[str, int], workers: tuple[int, ...] = (1, 2)
     try:
         for n in workers:
             port = free_port()
-            api = _serve(["-m", "orchestrator.cli", "service", "api"],
+            api = _serve(["-m", "orchestrator", "service", "api"],
                          {**env, "ORCH_API_PORT": str(port), "ORCH_API_WORKERS": str(n)}, port)
             try:
                 for route, path in ROUTES.items():

@@ -13,8 +13,9 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from fastavro import schemaless_reader, schemaless_writer
 
 from bench.common import sample_event, summary
-from orchestrator import bus, codec
-from orchestrator.config import Settings
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
 
 
 def _topics(settings: Settings, names: list[str], partitions: int) -> None:
@@ -234,7 +235,7 @@ def postgres(settings: Settings, n: int) -> dict[str, Any]:
 
 
 def codec_bench(n: int) -> dict[str, Any]:
-    from orchestrator.codec import _current, to_dict
+    from orchestrator.core.codec import _current, to_dict
 
     event = sample_event()
     data = codec.encode(event)

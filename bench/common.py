@@ -10,9 +10,9 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator import codec
-from orchestrator.config import Settings
-from orchestrator.envelope import Event
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
+from orchestrator.core.envelope import Event
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_DIR = REPO / ".run" / "bench"
@@ -125,8 +125,8 @@ def cpu_seconds(pid: int) -> float | None:
 
 def sample_event(settings: Settings | None = None) -> Event:
     """A typical task.assigned, as PM emits it."""
-    from orchestrator.envelope import Actor, derive_id
-    from orchestrator.events import Executor, Role, TaskAssigned
+    from orchestrator.core.envelope import Actor, derive_id
+    from orchestrator.core.events import Executor, Role, TaskAssigned
 
     cause = str(uuid.uuid4())
     return Event(

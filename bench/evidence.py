@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.envelope import Actor, ArtifactRef, Event
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, ArtifactRef, Event
+from orchestrator.core.events import (
     DevopsDeployed,
     DevopsRequested,
     Executor,
@@ -91,7 +91,7 @@ def through_api(n: int, repeat: int) -> dict[str, float]:
 
     from fastapi.testclient import TestClient
 
-    from orchestrator import bus, config, stack
+    from orchestrator.adapters import bus, config, stack
     from services.projections import projector, views
     from services.projections.api import create_app
 

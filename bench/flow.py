@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import LogReader, cpu_seconds, rss_kb, summary, tree_pids
-from orchestrator import bus, client, demo
-from orchestrator.bus import Publisher
-from orchestrator.config import Settings
-from orchestrator.envelope import Event
+from orchestrator.adapters import bus, client
+from orchestrator.adapters.bus import Publisher
+from orchestrator.adapters.config import Settings
+from orchestrator.core.envelope import Event
+from orchestrator.entrypoints import demo
 
 WORKERS = ("dev", "qa", "devops")
 DONE = {"project.completed", "project.blocked", "spec.rejected"}

@@ -19,10 +19,11 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator import bus, codec
-from orchestrator.config import Settings
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import (
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import (
     BacklogCreated,
     BacklogTask,
     CharterCreated,
@@ -46,7 +47,7 @@ from orchestrator.events import (
     TaskStarted,
     TaskVerified,
 )
-from orchestrator.projections_cli import rebuild
+from orchestrator.entrypoints.projections_cli import rebuild
 from services.projections import projector, views, writes
 
 
@@ -126,7 +127,7 @@ def visibility(settings: Settings, schema: str, samples: int, gap_s: float = 0.0
     projector (`orchestrator service projector`) its own process, the reader woken by its NOTIFY."""
     env = {**os.environ, "ORCH_KAFKA_BOOTSTRAP": settings.bootstrap, "ORCH_DATABASE_URL": settings.dsn,
            "ORCH_PROJECTION_SCHEMA": schema, "ORCH_TOPIC_PREFIX": settings.topic_prefix}
-    server = subprocess.Popen([sys.executable, "-m", "orchestrator.cli", "service", "projector"], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "orchestrator", "service", "projector"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     publisher = bus.Publisher(settings)
     times: list[float] = []

@@ -19,9 +19,11 @@ from typing import Any
 from confluent_kafka import Producer
 
 from bench.common import rss_kb
-from orchestrator import bus, client, codec, demo, dryrun
-from orchestrator.config import Settings
-from orchestrator.envelope import Event
+from orchestrator.adapters import bus, client
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
+from orchestrator.core.envelope import Event
+from orchestrator.entrypoints import demo, dryrun
 
 GROUP = 50
 SERVICES = ("pm", "monitor")

@@ -18,8 +18,8 @@ from typing import Any
 
 from bench import api, baselines, flow, projection, report, restart
 from bench.common import REPO, RUN_DIR, part_settings
-from orchestrator import stack
-from orchestrator.config import Settings
+from orchestrator.adapters import stack
+from orchestrator.adapters.config import Settings
 
 RESULTS = REPO / "bench" / "results"
 PARTS = ("codec", "baselines", "throughput", "latency", "big_spec", "projection", "api", "restart", "scale2")

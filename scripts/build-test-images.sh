@@ -50,9 +50,9 @@ build() {
 ctx=.run/images/kafka
 rm -rf "$ctx" && mkdir -p "$ctx/libs"
 cp deploy/testcontainers/kafka/Containerfile deploy/testcontainers/kafka/entrypoint.py \
-  orchestrator/stack/kafka_config.py "$ctx/"
-cp=$("$PYTHON" -c 'from orchestrator.config import Settings
-from orchestrator.stack.kafka import classpath
+  orchestrator/adapters/stack/kafka_config.py "$ctx/"
+cp=$("$PYTHON" -c 'from orchestrator.adapters.config import Settings
+from orchestrator.adapters.stack.kafka import classpath
 print(classpath(Settings()))')
 for jar in ${cp//:/ }; do
   cp -l "$jar" "$ctx/libs/" 2>/dev/null || cp "$jar" "$ctx/libs/"

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from orchestrator import bus, demo
-from orchestrator import stack as local_stack
-from orchestrator.config import Settings
-from orchestrator.stack.proc import free_port
+from orchestrator.adapters import bus
+from orchestrator.adapters import stack as local_stack
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.stack.proc import free_port
+from orchestrator.entrypoints import demo
 
 if TYPE_CHECKING:
     from testcontainers.core.container import DockerContainer
@@ -62,7 +63,7 @@ def _await(container: DockerContainer, what: str, ready: Callable[[], bool]) -> 
 def _from_containers(exits: ExitStack) -> Settings:
     """Kafka and PostgreSQL from the images scripts/build-test-images.sh builds on the
     Debian base (`make testcontainers-test`), not upstream ones: what we test is what runs."""
-    from orchestrator.stack import kafka, postgres
+    from orchestrator.adapters.stack import kafka, postgres
 
     ports: set[int] = set()
     while len(ports) < 3:  # distinct: nothing listens on them until the containers start
@@ -128,7 +129,7 @@ def fleet(settings: Settings) -> Iterator[demo.Fleet]:
 def api_headers(settings: Settings) -> dict[str, str]:
     """An Authorization header holding a fresh token with every scope, tenant `default`, in the
     database of the test's `settings` (the reliability battery has a stack of its own)."""
-    from orchestrator import tokens
+    from orchestrator.adapters import tokens
 
     token = tokens.create(settings.dsn, ["default"], list(tokens.SCOPES), "tests")
     return {"Authorization": f"Bearer {token}"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from orchestrator.stack.proc import free_port
+from orchestrator.adapters.stack.proc import free_port
 
 # what s3fs (botocore) reads; any key pair works against moto
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test-only", "AWS_SECRET_ACCESS_KEY": "test-only",

@@ -41,7 +41,7 @@ INGRESS_NAMESPACE = "ingress-nginx"
 KEDA_BOOTSTRAP = "my-cluster-kafka-bootstrap.kafka:9092"
 EVENTS_TOPIC = "orchestrator.events"
 # prod: Kafka on SASL_SSL with SCRAM. Each Deployment is its service's principal (the Kafka
-# user of the ACL table in orchestrator/acls.py is the service name), its password in the
+# user of the ACL table in orchestrator/adapters/acls.py is the service name), its password in the
 # Secret `orchestrator-kafka-<principal>` (key `password`); the brokers' CA in the Secret
 # `orchestrator-kafka-ca` (key `ca.crt`), mounted as a file. The provision Job is `admin`.
 KAFKA_SECURITY_PROTOCOL = "SASL_SSL"

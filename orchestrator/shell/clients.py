@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from orchestrator import bus
+from orchestrator.adapters import bus
 from orchestrator.shell import rebalance
 from orchestrator.shell.txn import Transactions
 

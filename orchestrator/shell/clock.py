@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from orchestrator.envelope import Tick
-from orchestrator.wallclock import now_ms
+from orchestrator.adapters.wallclock import now_ms
+from orchestrator.core.envelope import Tick
 
 if TYPE_CHECKING:
     from orchestrator.shell.loop import Loop

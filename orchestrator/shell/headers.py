@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Message
 
-from orchestrator import catalog
+from orchestrator.core import catalog
 
 
 def read_headers(msg: Message) -> dict[str, bytes]:

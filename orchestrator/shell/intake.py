@@ -6,9 +6,10 @@ from dataclasses import replace
 
 from confluent_kafka import Message
 
-from orchestrator import client, codec
-from orchestrator.envelope import Event, derive_id
-from orchestrator.events import SpecSubmitted
+from orchestrator.adapters import client, wire
+from orchestrator.core import codec
+from orchestrator.core.envelope import Event, derive_id
+from orchestrator.core.events import SpecSubmitted
 from orchestrator.shell.parts import Parts
 
 RAW_SPEC_TYPES = {b"application/yaml", b"application/json", b"text/yaml"}
@@ -21,7 +22,7 @@ def decode(parts: Parts, msg: Message, headers: dict[str, bytes]) -> Event:
     if parts.defn.intake and headers.get("content-type") in RAW_SPEC_TYPES:
         event = raw_submission(msg.topic() or "", msg.partition() or 0, msg.offset() or 0, value)
     else:
-        event = codec.decode(value)
+        event = wire.decode(value)
     if parts.tenant is not None and isinstance(event.payload, SpecSubmitted):
         # only this tenant's principals may write its ingestion topic: what the record claims
         # is overruled by where it was written

@@ -15,11 +15,12 @@ import time
 
 from confluent_kafka import KafkaError, Message, TopicPartition
 
-from orchestrator import bus, codec
-from orchestrator.runtime import Step
+from orchestrator.adapters import bus
+from orchestrator.core import codec
 from orchestrator.shell import clients, clock, commit, intake, rebalance, workers
 from orchestrator.shell.headers import read_headers
 from orchestrator.shell.parts import Parts
+from orchestrator.shell.runtime import Step
 from orchestrator.shell.stamp import record, stamp
 from orchestrator.shell.txn import Pending
 

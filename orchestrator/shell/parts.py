@@ -8,14 +8,15 @@ import typing
 from dataclasses import dataclass
 from typing import Any, cast
 
-from orchestrator import actors, statecodec, tracing
-from orchestrator.config import Settings
-from orchestrator.decider import Decider, Process, Worker
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import Role
-from orchestrator.runtime import Runtime
+from orchestrator.adapters import tracing
+from orchestrator.adapters.config import Settings
+from orchestrator.core import actors, statecodec
+from orchestrator.core.decider import Decider, Process, Worker
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import Role
 from orchestrator.shell.headers import Filter
 from orchestrator.shell.metrics import Metrics
+from orchestrator.shell.runtime import Runtime
 
 
 @dataclass(frozen=True)

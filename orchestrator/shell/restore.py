@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from orchestrator import bus, codec
+from orchestrator.adapters import bus, wire
+from orchestrator.core import codec
 from orchestrator.shell.headers import read_headers
 from orchestrator.shell.parts import Parts
 
@@ -102,7 +103,7 @@ def replay(parts: Parts, partition: int, until: int) -> int:
                 if parts.filter.skip(read_headers(msg)) is not None:
                     continue
                 try:
-                    event = codec.decode(msg.value())
+                    event = wire.decode(msg.value())
                 except codec.DecodeError:
                     continue
                 parts.runtime.fold(parts.key_of(event), partition, event)

@@ -10,8 +10,9 @@ import logging
 import signal
 import sys
 
-from orchestrator import bus, exitcodes, health
-from orchestrator.config import Settings
+from orchestrator.adapters import bus, health
+from orchestrator.adapters.config import Settings
+from orchestrator.core import exitcodes
 from orchestrator.shell.loop import Loop
 from orchestrator.shell.parts import ActorDef, Parts
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator import artifacts, bus
-from orchestrator.config import Settings
-from orchestrator.envelope import Actor, Event
-from orchestrator.wallclock import now_ms
+from orchestrator.adapters import artifacts, bus
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.wallclock import now_ms
+from orchestrator.core.envelope import Actor, Event
 
 Record = tuple[str, bytes, bytes, list[tuple[str, bytes]]]
 

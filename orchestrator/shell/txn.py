@@ -20,8 +20,8 @@ from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer, TopicPartition
 
-from orchestrator import bus
-from orchestrator.config import Settings
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
 from orchestrator.shell.workers import Result
 
 log = logging.getLogger("orchestrator.txn")

@@ -19,11 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from orchestrator import executors, worker
-from orchestrator.config import Settings
-from orchestrator.envelope import Event
+from orchestrator.adapters import executors
+from orchestrator.adapters.config import Settings
+from orchestrator.core import worker
+from orchestrator.core.envelope import Event
+from orchestrator.core.worker import Outcome, Work, heartbeat, usage
 from orchestrator.shell.metrics import Metrics
-from orchestrator.worker import Outcome, Work, heartbeat, usage
 
 if TYPE_CHECKING:
     from orchestrator.shell.loop import Loop

@@ -12,8 +12,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 
-from orchestrator.envelope import Actor, Attachment, Event, Tick, follow
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, Attachment, Event, Tick, follow
+from orchestrator.core.events import (
     AlertKind,
     CharterCreated,
     CtoDecided,

@@ -2,14 +2,14 @@
 
 Who assigns and re-assigns (attempt + 1) is the PM (services/pm/decider.py, `_triage`,
 `_reassign`); rework rounds and the QA request after `task.completed` are the Monitor's
-(services/monitor/decider.py). Claims and leases: orchestrator/worker.py.
+(services/monitor/decider.py). Claims and leases: orchestrator/core/worker.py.
 """
 
 from __future__ import annotations
 
-from orchestrator import worker
-from orchestrator.envelope import Event, Tick, follow
-from orchestrator.events import (
+from orchestrator.core import worker
+from orchestrator.core.envelope import Event, Tick, follow
+from orchestrator.core.events import (
     ApprovalGranted,
     ProjectResumed,
     Role,
@@ -20,13 +20,13 @@ from orchestrator.events import (
     TaskReworkRequested,
     TaskStarted,
 )
-from orchestrator.worker import Outcome, State
+from orchestrator.core.worker import Outcome, State
 
 # the lease protocol the three workers share, re-exported as this actor's own
-from orchestrator.worker import initial_state as initial_state
-from orchestrator.worker import is_terminal as is_terminal
-from orchestrator.worker import unfinished as resume  # noqa: F401 (the Worker protocol's resume)
-from orchestrator.worker import work_of as work_of
+from orchestrator.core.worker import initial_state as initial_state
+from orchestrator.core.worker import is_terminal as is_terminal
+from orchestrator.core.worker import unfinished as resume  # noqa: F401 (the Worker protocol's resume)
+from orchestrator.core.worker import work_of as work_of
 
 TRIGGER = TaskReworkRequested
 RESULTS = (TaskCompleted, TaskFailed)

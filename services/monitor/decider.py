@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from orchestrator.envelope import Actor, Event, Tick, follow
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, Event, Tick, follow
+from orchestrator.core.events import (
     AlertKind,
     ApprovalGranted,
     ApprovalRejected,

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from orchestrator.envelope import Actor, Attachment, Event, Tick, follow
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, Attachment, Event, Tick, follow
+from orchestrator.core.events import (
     AlertKind,
     Approval,
     ApprovalRejected,

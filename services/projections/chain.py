@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from orchestrator.envelope import Event
+from orchestrator.core.envelope import Event
+from services.projections.writes import to_json
 
 GENESIS = "00" * 32
 SEAL = "project.sealed"
@@ -40,7 +41,6 @@ class Divergence(NamedTuple):
 
 def of_event(event: Event) -> dict[str, Any]:
     """A decoded log record in the read model's shape (what `events` rows hold)."""
-    from services.projections.writes import to_json
 
     return {"event_id": event.event_id, "type": event.type, "project_id": event.project_id,
             "request_id": event.request_id, "causation_id": event.causation_id,

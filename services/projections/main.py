@@ -7,7 +7,7 @@ import os
 
 import psycopg
 
-from orchestrator.config import Settings
+from orchestrator.adapters.config import Settings
 from services.projections import projector, views
 
 

@@ -1,4 +1,4 @@
-"""The projector's Prometheus metrics, served on its health port (`orchestrator.health`).
+"""The projector's Prometheus metrics, served on its health port (`orchestrator.adapters.health`).
 
 Events per second is `rate(orchestrator_projector_records_total[1m])`, per outcome.
 """
@@ -13,8 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from orchestrator import bus
-from orchestrator.config import Settings
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
 
 
 class ProjectorMetrics:

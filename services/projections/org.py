@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from orchestrator.envelope import DEFAULT_TENANT, Event
-from orchestrator.events import Role, RoleHired, RoleReleased
+from orchestrator.core.envelope import DEFAULT_TENANT, Event
+from orchestrator.core.events import Role, RoleHired, RoleReleased
 
 Row = dict[str, Any]
 STAFF_ROLES = frozenset({Role.PM, Role.MONITOR, Role.DEV, Role.QA, Role.DEVOPS})

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from orchestrator.envelope import DEFAULT_TENANT, Event
-from orchestrator.events import (
+from orchestrator.core.envelope import DEFAULT_TENANT, Event
+from orchestrator.core.events import (
     ApprovalGranted,
     ApprovalRejected,
     ApprovalRequested,

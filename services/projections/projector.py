@@ -22,8 +22,9 @@ from typing import Any
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from orchestrator import bus, codec, config, health
-from orchestrator.config import Settings
+from orchestrator.adapters import bus, config, health
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
 from services.projections import views, writes
 from services.projections.metrics import ProjectorMetrics
 from services.projections.recorder import Decoded, Letters, Record, apply, decode

@@ -10,8 +10,9 @@ from typing import Any, NamedTuple
 import psycopg
 from confluent_kafka import Message
 
-from orchestrator import codec
-from orchestrator.envelope import Event
+from orchestrator.adapters import wire
+from orchestrator.core import codec
+from orchestrator.core.envelope import Event
 from services.projections import projection, writes
 from services.projections.metrics import ProjectorMetrics
 from services.projections.projection import Position
@@ -41,7 +42,7 @@ def decode(records: Sequence[Record]) -> list[Decoded]:
     out: list[Decoded] = []
     for r in records:
         try:
-            out.append((r, codec.decode(r.value)))
+            out.append((r, wire.decode(r.value)))
         except codec.DecodeError as exc:
             out.append((r, str(exc)))
     return out

@@ -19,10 +19,11 @@ import psycopg
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from psycopg.rows import dict_row
 
-from orchestrator import bus, codec
-from orchestrator.config import Settings
-from orchestrator.envelope import Actor, Event, derive_id
-from orchestrator.events import ProjectBlocked, ProjectCompleted, ProjectSealed, Role
+from orchestrator.adapters import bus, wire
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
+from orchestrator.core.envelope import Actor, Event, derive_id
+from orchestrator.core.events import ProjectBlocked, ProjectCompleted, ProjectSealed, Role
 from services.projections import chain, writes
 
 Sealer = Callable[[psycopg.Connection[Any], list[Event]], None]
@@ -107,7 +108,7 @@ def log_rows(settings: Settings, project_id: str, timeout: float = 30.0) -> list
                         left.discard(part)
                     continue
                 try:
-                    event = codec.decode(msg.value())
+                    event = wire.decode(msg.value())
                 except codec.DecodeError:
                     continue  # dead-lettered by the projector, never projected
                 if event.project_id == project_id:

@@ -12,8 +12,8 @@ import re
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from orchestrator import catalog, codec
-from orchestrator.envelope import Event
+from orchestrator.core import catalog, codec
+from orchestrator.core.envelope import Event
 from services.projections import projection
 from services.projections.projection import Rows
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 
-from orchestrator import artifacts, callbacks
-from orchestrator.config import Settings
-from orchestrator.envelope import Attachment
+from orchestrator.adapters import artifacts, callbacks
+from orchestrator.adapters.config import Settings
+from orchestrator.core.envelope import Attachment
 from services.projections import views
 
 

@@ -1,7 +1,7 @@
 """Whether the projection shows a write yet, and waiting until it does (woken by the
 projector's NOTIFY after each commit, not by polling the log).
 
-The token kinds (`orchestrator.position`) and what the read model shows for each:
+The token kinds (`orchestrator.core.position`) and what the read model shows for each:
 - a submission: SPEC's answer to its request id (`project.created` or `spec.rejected`);
 - a verdict: its claim (task, attempt, round) settled, or a later claim of the task.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from orchestrator.position import Token
+from orchestrator.core.position import Token
 from services.projections import writes
 
 SUBMISSION = ("SELECT EXISTS (SELECT 1 FROM events WHERE request_id = %s "

@@ -16,7 +16,7 @@ import orjson
 import psycopg
 from psycopg.rows import dict_row
 
-from orchestrator.envelope import Event
+from orchestrator.core.envelope import Event
 from services.projections import org
 from services.projections.projection import Keys, Position, Rows, tenant_of, timestamp
 

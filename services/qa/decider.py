@@ -2,14 +2,14 @@
 
 What a verdict leads to is the Monitor's (services/monitor/decider.py, `decide`):
 `qa.passed` -> `task.verified` and DevOps requests; `qa.failed` -> `task.rework_requested`,
-or `repeated_qa_failure` once `max_attempts` is reached. Claims and leases: orchestrator/worker.py.
+or `repeated_qa_failure` once `max_attempts` is reached. Claims and leases: orchestrator/core/worker.py.
 """
 
 from __future__ import annotations
 
-from orchestrator import worker
-from orchestrator.envelope import Event, Tick, follow
-from orchestrator.events import (
+from orchestrator.core import worker
+from orchestrator.core.envelope import Event, Tick, follow
+from orchestrator.core.events import (
     ApprovalGranted,
     ProjectResumed,
     QaFailed,
@@ -19,13 +19,13 @@ from orchestrator.events import (
     TaskReassigned,
     TaskStarted,
 )
-from orchestrator.worker import Outcome, State
+from orchestrator.core.worker import Outcome, State
 
 # the lease protocol the three workers share, re-exported as this actor's own
-from orchestrator.worker import initial_state as initial_state
-from orchestrator.worker import is_terminal as is_terminal
-from orchestrator.worker import unfinished as resume  # noqa: F401 (the Worker protocol's resume)
-from orchestrator.worker import work_of as work_of
+from orchestrator.core.worker import initial_state as initial_state
+from orchestrator.core.worker import is_terminal as is_terminal
+from orchestrator.core.worker import unfinished as resume  # noqa: F401 (the Worker protocol's resume)
+from orchestrator.core.worker import work_of as work_of
 
 TRIGGER = QaRequested
 RESULTS = (QaPassed, QaFailed, TaskFailed)

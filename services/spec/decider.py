@@ -11,8 +11,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from orchestrator.envelope import Actor, Attachment, Event, Tick, follow
-from orchestrator.events import ProjectCreated, SpecRejected, SpecSubmitted
+from orchestrator.core.envelope import Actor, Attachment, Event, Tick, follow
+from orchestrator.core.events import ProjectCreated, SpecRejected, SpecSubmitted
 from services.spec import specdoc
 
 

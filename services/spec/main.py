@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import services.spec.decider as decider
-from orchestrator.events import Role
+from orchestrator.core.events import Role
 from orchestrator.shell import ActorDef
 
 

@@ -24,7 +24,7 @@ from pydantic import (
     field_validator,
 )
 
-from orchestrator.events import (
+from orchestrator.core.events import (
     Approval,
     Budget,
     Budgets,

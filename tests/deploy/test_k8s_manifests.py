@@ -191,7 +191,7 @@ def test_generated_manifests_are_up_to_date() -> None:
 
 
 def test_one_deployment_per_actor_per_area() -> None:
-    from orchestrator.cli import AREAS, SERVICES
+    from orchestrator.entrypoints.cli import AREAS, SERVICES
 
     deployments = {o["metadata"]["name"] for o in _render("base") if o["kind"] == "Deployment"}
     areas = [a for a in AREAS if a != "all"]
@@ -481,7 +481,7 @@ def _typer_commands() -> set[tuple[str, ...]]:
     """Every command path the Typer app registers, e.g. ("service",), ("topics", "create")."""
     from typer.models import DefaultPlaceholder
 
-    from orchestrator.cli import app
+    from orchestrator.entrypoints.cli import app
 
     def name_of(value: Any, fallback: str) -> str:
         return fallback if value is None or isinstance(value, DefaultPlaceholder) else str(value)
@@ -500,7 +500,7 @@ def _typer_commands() -> set[tuple[str, ...]]:
 
 
 def test_service_commands_name_real_services_and_areas(target: str) -> None:
-    from orchestrator.cli import AREAS, SERVICES
+    from orchestrator.entrypoints.cli import AREAS, SERVICES
 
     assert ("service",) in _typer_commands()
     seen = 0
@@ -602,8 +602,8 @@ def test_prod_keda_scaled_objects() -> None:
     assert refs == {"username": ("orchestrator-kafka-lag", "username"),
                     "password": ("orchestrator-kafka-lag", "password"),
                     "ca": ("orchestrator-kafka-ca", "ca.crt")}
-    from orchestrator import acls
-    from orchestrator.config import Settings
+    from orchestrator.adapters import acls
+    from orchestrator.adapters.config import Settings
 
     lag = [g for g in acls.table(Settings(topic_prefix=cm["data"]["ORCH_TOPIC_PREFIX"]))
            if g.principal == "User:lag"]
@@ -697,8 +697,8 @@ def _principal_of(obj: dict[str, Any], container: dict[str, Any]) -> str:
 
 
 def test_prod_deployments_connect_to_kafka_as_their_own_principal_of_the_acl_table() -> None:
-    from orchestrator import acls
-    from orchestrator.config import Settings
+    from orchestrator.adapters import acls
+    from orchestrator.adapters.config import Settings
 
     named = {g.principal.removeprefix("User:") for g in acls.table(Settings(topic_prefix="orchestrator"))}
     seen = set()

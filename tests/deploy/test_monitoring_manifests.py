@@ -14,7 +14,7 @@ from typing import Any
 import kubernetes_validate
 import yaml
 
-from orchestrator.config import Settings
+from orchestrator.adapters.config import Settings
 from orchestrator.shell.metrics import Metrics
 from services.projections.api import create_app
 from services.projections.metrics import DeadLetterDepth, ProjectorMetrics

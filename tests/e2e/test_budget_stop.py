@@ -11,8 +11,7 @@ import pytest
 from integration.llm_server import ScriptedModel, call, say
 from integration.servers import serving
 
-from orchestrator import demo
-from orchestrator.events import (
+from orchestrator.core.events import (
     AlertKind,
     CtoDecided,
     Decision,
@@ -22,6 +21,7 @@ from orchestrator.events import (
     Severity,
     TaskUsage,
 )
+from orchestrator.entrypoints import demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config import Settings
-from orchestrator.stack.proc import free_port, port_free
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.stack.proc import free_port, port_free
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ def test_the_demo_runs_the_shop_spec_to_completion_and_summarizes_it(settings: S
            "ORCH_TOPIC_PREFIX": settings.topic_prefix, "ORCH_RUN_DIR": str(run_dir),
            "ORCH_API_PORT": str(free_port()), "ORCH_PROJECTION_SCHEMA": f"demo_{uuid.uuid4().hex[:8]}",
            "CI": "true"}
-    done = subprocess.run([sys.executable, "-m", "orchestrator.cli", "demo", "--json", "--timeout", "240"],
+    done = subprocess.run([sys.executable, "-m", "orchestrator", "demo", "--json", "--timeout", "240"],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=400,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator import client, demo, tokens
-from orchestrator.envelope import Event
+from orchestrator.adapters import client, tokens
+from orchestrator.core.envelope import Event
+from orchestrator.entrypoints import demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import artifacts, demo
+from orchestrator.adapters import artifacts
+from orchestrator.entrypoints import demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import client, demo
-from orchestrator.config import Settings
-from orchestrator.envelope import Event
+from orchestrator.adapters import client
+from orchestrator.adapters.config import Settings
+from orchestrator.core.envelope import Event
+from orchestrator.entrypoints import demo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]

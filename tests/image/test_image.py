@@ -27,9 +27,9 @@ import pytest
 import yaml
 from pods import REPO, Cluster, Container, container, podman
 
-from orchestrator import client
-from orchestrator.config import Settings
-from orchestrator.envelope import Event
+from orchestrator.adapters import client
+from orchestrator.adapters.config import Settings
+from orchestrator.core.envelope import Event
 
 pytestmark = pytest.mark.image
 
@@ -237,8 +237,8 @@ def test_the_image_reads_and_verifies_artifacts_in_s3(
     honoured; an artifact stored from the host against moto's S3 server comes back verified."""
     from s3server import CREDENTIALS, moto_server
 
-    from orchestrator import artifacts
-    from orchestrator.envelope import Attachment
+    from orchestrator.adapters import artifacts
+    from orchestrator.core.envelope import Attachment
 
     if podman("image", "exists", IMAGE, check=False).returncode != 0:
         pytest.fail(f"image {IMAGE} is not built: run `make image`", pytrace=False)

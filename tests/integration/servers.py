@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from orchestrator.stack.proc import free_port
+from orchestrator.adapters.stack.proc import free_port
 
 
 @contextmanager

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer, Producer
 
-from orchestrator import bus, client, demo
-from orchestrator.config import Settings
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import Module, Policy, ProjectCreated, Requirement, Role
+from orchestrator.adapters import bus, client
+from orchestrator.adapters.config import Settings
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import Module, Policy, ProjectCreated, Requirement, Role
+from orchestrator.entrypoints import demo
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -86,7 +87,7 @@ def test_the_cto_plans_each_project_once_and_leaves_poison_to_the_projector(flee
 def test_a_service_answers_health_readiness_and_metrics(service: str, fleet: demo.Fleet) -> None:
     import httpx
 
-    from orchestrator.stack.proc import free_port
+    from orchestrator.adapters.stack.proc import free_port
 
     port = free_port()
     fleet.env["ORCH_HEALTH_PORT"] = str(port)

@@ -12,8 +12,9 @@ from confluent_kafka import Consumer
 from fastapi.testclient import TestClient
 from test_projector import publish, rejected, scenario, schema  # noqa: F401  (fixture)
 
-from orchestrator import bus, codec
-from orchestrator.config import Settings
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
 from services.projections import projector
 from services.projections.api import create_app
 

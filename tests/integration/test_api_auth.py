@@ -18,10 +18,11 @@ from servers import serving
 from test_projector import publish, scenario, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import bus, codec, tokens
-from orchestrator.cli import app as cli_app
-from orchestrator.config import Settings
-from orchestrator.position import Token
+from orchestrator.adapters import bus, tokens
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
+from orchestrator.core.position import Token
+from orchestrator.entrypoints.cli import app as cli_app
 from services.projections import projector
 from services.projections.api import create_app
 

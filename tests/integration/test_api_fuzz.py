@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as budget
 from test_projector import publish, rejected, scenario, schema  # noqa: F401  (fixture)
 
-from orchestrator.config import Settings
+from orchestrator.adapters.config import Settings
 from services.projections import projector
 from services.projections.api import create_app
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
 from test_projector import schema  # noqa: F401  (fixture)
 
-from orchestrator.config import Settings
+from orchestrator.adapters.config import Settings
 from services.projections import views
 from services.projections.api import create_app
 

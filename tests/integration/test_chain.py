@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from test_projector import publish, query, scenario, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import exitcodes
-from orchestrator.cli import app
-from orchestrator.config import Settings
+from orchestrator.adapters.config import Settings
+from orchestrator.core import exitcodes
+from orchestrator.entrypoints.cli import app
 from services.projections import chain, projector, seal
 from services.projections.api import create_app
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.config import Settings
+from orchestrator.adapters.config import Settings
+from orchestrator.entrypoints.cli import app
 from services.projections import projector
 from tests.integration.test_projector import publish, rejected, scenario, schema  # noqa: F401
 
@@ -95,9 +95,9 @@ def test_watch_exits_with_the_blocked_code_when_the_project_is_blocked(  # type:
         cli, settings: Settings, schema: str) -> None:  # noqa: F811
     from dataclasses import replace
 
-    from orchestrator import exitcodes
-    from orchestrator.envelope import Actor
-    from orchestrator.events import ProjectBlocked, Role
+    from orchestrator.core import exitcodes
+    from orchestrator.core.envelope import Actor
+    from orchestrator.core.events import ProjectBlocked, Role
 
     started = scenario("shop-stuck", request_id="req-stuck")[:5]
     last = started[-1]
@@ -127,8 +127,8 @@ def _env_of(cli) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 def test_an_approval_is_listed_granted_from_the_shell_and_then_shown_granted(  # type: ignore[no-untyped-def]
         cli, settings: Settings, schema: str) -> None:  # noqa: F811
-    from orchestrator.envelope import Actor, follow
-    from orchestrator.events import ApprovalRequested, Role
+    from orchestrator.core.envelope import Actor, follow
+    from orchestrator.core.events import ApprovalRequested, Role
 
     live = scenario("shop-gate", request_id="req-gate")[:7]  # created, planned, tasks assigned
     ops = "shop-gate/backend/devops"

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from test_projector import publish, scenario, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.config import Settings
+from orchestrator.adapters.config import Settings
+from orchestrator.entrypoints.cli import app
 from services.projections import projector
 from services.projections.api import create_app
 

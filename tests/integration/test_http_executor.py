@@ -14,11 +14,11 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from servers import serving
 
-from orchestrator import callback_hub, callbacks, wallclock
-from orchestrator.config import Settings
-from orchestrator.events import Executor, Role
-from orchestrator.executors import Outcome, Work, runner_for
-from orchestrator.executors.http import encode_artifact
+from orchestrator.adapters import callback_hub, callbacks, wallclock
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.executors import Outcome, Work, runner_for
+from orchestrator.adapters.executors.http import encode_artifact
+from orchestrator.core.events import Executor, Role
 from services.projections.api import create_app
 
 pytestmark = pytest.mark.integration
@@ -124,7 +124,7 @@ def test_a_5xx_is_retried_and_a_4xx_is_not(env: tuple[Settings, str, str, Agent]
 
 def test_connection_errors_are_retried_then_fail(env: tuple[Settings, str, str, Agent]) -> None:
     s, _, api, _ = env
-    from orchestrator.stack.proc import free_port
+    from orchestrator.adapters.stack.proc import free_port
 
     outcome = run(s, work(f"http://127.0.0.1:{free_port()}/x", api, retries="1"))
     assert not outcome.ok and "after 2 tries" in outcome.summary and "ConnectError" in outcome.summary

@@ -13,10 +13,10 @@ import pytest
 from llm_server import ScriptedModel, call, say
 from servers import serving
 
-from orchestrator.config import Settings
-from orchestrator.events import Executor, Role
-from orchestrator.executors import Outcome, Work, runner_for
-from orchestrator.executors.workspace import project_dir
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.executors import Outcome, Work, runner_for
+from orchestrator.adapters.executors.workspace import project_dir
+from orchestrator.core.events import Executor, Role
 
 pytestmark = pytest.mark.integration
 

@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 from test_projector import publish, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import callback_hub, exitcodes
-from orchestrator.cli import app
-from orchestrator.config import Settings
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import Executor, Payload, Role, TaskAssigned, TaskStarted
-from orchestrator.executors import Outcome, Work, runner_for
+from orchestrator.adapters import callback_hub
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.executors import Outcome, Work, runner_for
+from orchestrator.core import exitcodes
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import Executor, Payload, Role, TaskAssigned, TaskStarted
+from orchestrator.entrypoints.cli import app
 from services.projections import projector
 from services.projections.api import create_app
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from s3server import CREDENTIALS, moto_server
 
-from orchestrator import artifacts
-from orchestrator.config import Settings
-from orchestrator.envelope import Attachment
-from orchestrator.events import Executor, Role
-from orchestrator.executors import Outcome, Work, runner_for
+from orchestrator.adapters import artifacts
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.executors import Outcome, Work, runner_for
+from orchestrator.core.envelope import Attachment
+from orchestrator.core.events import Executor, Role
 
 REPO = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -95,7 +95,7 @@ def test_an_unreachable_store_fails_the_task_with_the_reason(tmp_path: Path, buc
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from s3fs import S3FileSystem
 
-    from orchestrator.stack.proc import free_port
+    from orchestrator.adapters.stack.proc import free_port
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     S3FileSystem.clear_instance_cache()  # fsspec reuses clients made under the old endpoint

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from test_projector import publish, scenario, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import tokens
-from orchestrator.cli import app as cli_app
-from orchestrator.config import Settings
+from orchestrator.adapters import tokens
+from orchestrator.adapters.config import Settings
+from orchestrator.entrypoints.cli import app as cli_app
 from services.projections import projector
 from services.projections.api import create_app
 

@@ -15,10 +15,10 @@ import httpx
 import psycopg
 import pytest
 
-from orchestrator import bus
-from orchestrator.config import Settings
-from orchestrator.envelope import Actor, ArtifactRef, Event
-from orchestrator.events import (
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
+from orchestrator.core.envelope import Actor, ArtifactRef, Event
+from orchestrator.core.events import (
     AlertKind,
     BacklogTask,
     CharterCreated,
@@ -51,7 +51,7 @@ from orchestrator.events import (
     TaskStarted,
     TaskVerified,
 )
-from orchestrator.events import BacklogCreated as Backlog
+from orchestrator.core.events import BacklogCreated as Backlog
 from services.cto.decider import STAFF
 from services.projections import projector, views
 
@@ -223,7 +223,7 @@ def query_count(settings: Settings, schema: str) -> int:
 
 
 def test_rebuild_equals_live_and_swaps_in(settings: Settings, schema: str) -> None:
-    from orchestrator.projections_cli import rebuild
+    from orchestrator.entrypoints.projections_cli import rebuild
 
     events = scenario("rb-1") + scenario("rb-2") + [rejected("rb-bad")]
     publish(settings, events + events[:5])
@@ -247,7 +247,7 @@ def test_rebuild_equals_live_and_swaps_in(settings: Settings, schema: str) -> No
 
 
 def test_the_projector_serves_its_lag_batches_and_records_as_metrics(settings: Settings, schema: str) -> None:
-    from orchestrator.stack.proc import free_port
+    from orchestrator.adapters.stack.proc import free_port
 
     events = scenario("metrics-1")
     publish(settings, events)

@@ -16,11 +16,12 @@ from test_manual_executor import AREA, DEV, claimed, ev
 from test_projector import publish, rejected, schema  # noqa: F401  (fixture)
 from typer.testing import CliRunner
 
-from orchestrator import demo, exitcodes
-from orchestrator.cli import app
-from orchestrator.config import Settings
-from orchestrator.events import Role, TaskCompleted
-from orchestrator.position import Token
+from orchestrator.adapters.config import Settings
+from orchestrator.core import exitcodes
+from orchestrator.core.events import Role, TaskCompleted
+from orchestrator.core.position import Token
+from orchestrator.entrypoints import demo
+from orchestrator.entrypoints.cli import app
 from services.projections import projector
 from services.projections.api import create_app
 

@@ -1,5 +1,5 @@
 """The secure local broker (`stack up --secure`): TLS and SCRAM on its only client listener,
-the StandardAuthorizer with the ACL table of orchestrator/acls.py, and the flow on top of it
+the StandardAuthorizer with the ACL table of orchestrator/adapters/acls.py, and the flow on top of it
 with each service as its own principal."""
 
 from __future__ import annotations
@@ -25,13 +25,14 @@ from confluent_kafka.admin import (
 )
 from typer.testing import CliRunner
 
-from orchestrator import bus, client, demo
-from orchestrator import stack as local_stack
-from orchestrator.cli import app
-from orchestrator.config import Settings
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import Role, TaskCompleted
-from orchestrator.stack import kafka_secure
+from orchestrator.adapters import bus, client
+from orchestrator.adapters import stack as local_stack
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.stack import kafka_secure
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import Role, TaskCompleted
+from orchestrator.entrypoints import demo
+from orchestrator.entrypoints.cli import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 REPO = Path(__file__).resolve().parents[2]

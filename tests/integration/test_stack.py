@@ -16,9 +16,9 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from orchestrator import stack
-from orchestrator.config import Settings
-from orchestrator.stack.proc import alive
+from orchestrator.adapters import stack
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.stack.proc import alive
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,11 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator import bus, codec, demo, tracing
-from orchestrator.config import Settings
-from orchestrator.envelope import Event
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec, traceids
+from orchestrator.core.envelope import Event
+from orchestrator.entrypoints import demo
 from orchestrator.shell.headers import read_headers
 from services.projections import causal
 
@@ -67,7 +69,7 @@ def test_the_spans_services_export_form_the_causal_tree_of_the_run(fleet: demo.F
     fleet.stop()  # a stopped shell flushes its spans
 
     records = everything(settings, settings.events_topic) + everything(settings, settings.specs_topic)
-    assert records and all(h["traceparent"] == tracing.traceparent(e) for e, h in records)
+    assert records and all(h["traceparent"] == traceids.traceparent(e) for e, h in records)
     events = {e.event_id: e for e, _ in records}
     rows = [{"event_id": e.event_id, "type": e.type, "occurred_at": e.occurred_at,
              "causation_id": e.causation_id} for e in events.values()]
@@ -78,7 +80,7 @@ def test_the_spans_services_export_form_the_causal_tree_of_the_run(fleet: demo.F
         parents[node["event_id"]] = parent
         todo.extend((c, node["event_id"]) for c in node["children"])
     submitted = {e.event_id for e in events.values() if e.type == "spec.submitted"}
-    expected = {tracing.span_id(child): None if parent is None else tracing.span_id(parent)
+    expected = {traceids.span_id(child): None if parent is None else traceids.span_id(parent)
                 for child, parent in parents.items() if child not in submitted}  # the client's, no hop
     assert exported_spans(settings.run_dir / "logs") == expected
     assert len(expected) > 50
@@ -95,7 +97,7 @@ def scrape(port: int) -> dict[str, float]:
 
 
 def test_a_service_reports_its_lag_per_partition_and_the_latency_of_its_hops(fleet: demo.Fleet) -> None:
-    from orchestrator.stack.proc import free_port
+    from orchestrator.adapters.stack.proc import free_port
     from tests.integration.test_actor_shell import project_created
 
     settings = fleet.settings
@@ -129,7 +131,7 @@ def test_a_service_reports_its_lag_per_partition_and_the_latency_of_its_hops(fle
 def test_the_projector_reports_the_records_on_the_dead_letter_topic(fleet: demo.Fleet) -> None:
     from confluent_kafka import Producer
 
-    from orchestrator.stack.proc import free_port
+    from orchestrator.adapters.stack.proc import free_port
 
     settings = fleet.settings
     port = free_port()

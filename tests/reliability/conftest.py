@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from orchestrator import bus, demo
-from orchestrator import stack as local_stack
-from orchestrator.config import Settings
+from orchestrator.adapters import bus
+from orchestrator.adapters import stack as local_stack
+from orchestrator.adapters.config import Settings
+from orchestrator.entrypoints import demo
 
 from . import harness
 

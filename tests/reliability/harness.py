@@ -23,9 +23,10 @@ from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from orchestrator import bus, client, codec
-from orchestrator.config import Settings
-from orchestrator.envelope import Event
+from orchestrator.adapters import bus, client
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
+from orchestrator.core.envelope import Event
 
 AREAS = ("backend", "web", "mobile")
 TERMINAL = client.TERMINAL
@@ -382,7 +383,7 @@ def check_projection(settings: Settings, schema: str, ledger: Ledger, timeout: f
     import psycopg
     from psycopg import sql
 
-    from orchestrator import projections_cli
+    from orchestrator.entrypoints import projections_cli
     from services.projections import projector
 
     problems: list[str] = []

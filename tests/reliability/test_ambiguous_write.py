@@ -23,11 +23,12 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from orchestrator import bus, client, codec, envelope
-from orchestrator.config import Settings
-from orchestrator.stack import kafka
-from orchestrator.stack.kafka_config import cluster_id, write_config
-from orchestrator.stack.proc import free_port, tail, terminate
+from orchestrator.adapters import bus, client
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.stack import kafka
+from orchestrator.adapters.stack.kafka_config import cluster_id, write_config
+from orchestrator.adapters.stack.proc import free_port, tail, terminate
+from orchestrator.core import codec, envelope
 
 from . import harness
 from .conftest import STACK, record

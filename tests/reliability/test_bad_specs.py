@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from confluent_kafka import KafkaException
 
-from orchestrator import bus, client, demo
-from orchestrator.config import Settings
+from orchestrator.adapters import bus, client
+from orchestrator.adapters.config import Settings
+from orchestrator.entrypoints import demo
 
 from . import harness
 from .conftest import record
@@ -70,7 +71,7 @@ def test_every_bad_spec_through_the_cli_exits_non_zero(fleet: demo.Fleet, bad_fi
     for path in [*bad_files, huge]:
         began = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "orchestrator.cli", "submit", str(path), "--wait", "--timeout", "60",
+            [sys.executable, "-m", "orchestrator", "submit", str(path), "--wait", "--timeout", "60",
              "--json"], env=env, capture_output=True, timeout=120)
         assert done.returncode != 0, path.name
         if path == huge:  # never reaches the topic: the client says why

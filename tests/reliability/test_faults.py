@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator import demo
-from orchestrator import stack as local_stack
-from orchestrator.config import Settings
+from orchestrator.adapters import stack as local_stack
+from orchestrator.adapters.config import Settings
+from orchestrator.entrypoints import demo
 
 from . import harness
 from .conftest import projection_schema, record

@@ -20,11 +20,13 @@ from fastavro import schemaless_writer
 from fastavro.schema import parse_schema
 from typer.testing import CliRunner
 
-from orchestrator import bus, codec, demo, dlq, exitcodes
-from orchestrator.config import Settings
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import Role, TaskCompleted, TaskVerified
-from orchestrator.schemas import fingerprint_of, load_current
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec, exitcodes
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import Role, TaskCompleted, TaskVerified
+from orchestrator.core.schemas import fingerprint_of, load_current
+from orchestrator.entrypoints import demo, dlq
 
 from . import harness
 from .conftest import record
@@ -207,6 +209,6 @@ def test_poison_in_every_topic_is_dead_lettered_and_the_partition_keeps_flowing(
 
 
 def _cli() -> Any:
-    from orchestrator import cli
+    from orchestrator.entrypoints import cli
 
     return cli.app

@@ -1,11 +1,12 @@
-"""The broker's ACL table (orchestrator/acls.py) grants each principal what it needs and no more."""
+"""The broker's ACL table (orchestrator/adapters/acls.py) grants each principal what it needs and no more."""
 
 from __future__ import annotations
 
 import pytest
 
-from orchestrator import acls, actors, catalog
-from orchestrator.config import Settings
+from orchestrator.adapters import acls
+from orchestrator.adapters.config import Settings
+from orchestrator.core import actors, catalog
 
 S = Settings(kafka_bootstrap="127.0.0.1:9092", topic_prefix="acme")
 TABLE = acls.table(S)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import artifacts
-from orchestrator.cli import app
-from orchestrator.envelope import Attachment
+from orchestrator.adapters import artifacts
+from orchestrator.core.envelope import Attachment
+from orchestrator.entrypoints.cli import app
 
 REPORT = Attachment("qa-report.json", "application/json", b'{"passed": ["FR-1"]}')
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator import worker
-from orchestrator.envelope import Actor, Event, Tick, derive_id
-from orchestrator.events import (
+from orchestrator.core import worker
+from orchestrator.core.envelope import Actor, Event, Tick, derive_id
+from orchestrator.core.events import (
     AlertKind,
     Budget,
     Budgets,
@@ -32,8 +32,8 @@ from orchestrator.events import (
     TaskStarted,
     TaskUsage,
 )
-from orchestrator.events import Module as ModuleSpec
-from orchestrator.worker import Outcome, Usage
+from orchestrator.core.events import Module as ModuleSpec
+from orchestrator.core.worker import Outcome, Usage
 from services.cto import decider as cto
 from services.monitor import decider as monitor
 from services.pm import decider as pm

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from orchestrator import catalog, events
-from orchestrator.schemas import SCHEMA_DIR
+from orchestrator.core import catalog, events
+from orchestrator.core.schemas import SCHEMA_DIR
 
 BLUEPRINT = {"project.created", "module.planned", "task.assigned", "task.completed", "qa.failed",
              "qa.passed", "devops.deployed", "monitor.alert", "project.completed"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import ProjectCompleted, ProjectSealed, Role, TaskHeartbeat
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import ProjectCompleted, ProjectSealed, Role, TaskHeartbeat
 from services.projections import chain
 
 

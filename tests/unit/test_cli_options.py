@@ -10,8 +10,9 @@ from importlib.metadata import version
 import click
 from typer.testing import CliRunner
 
-from orchestrator import client, exitcodes
-from orchestrator.cli import app
+from orchestrator.adapters import client
+from orchestrator.core import exitcodes
+from orchestrator.entrypoints.cli import app
 
 
 def test_version_prints_the_installed_version() -> None:
@@ -20,7 +21,7 @@ def test_version_prints_the_installed_version() -> None:
 
 
 def completion(**env: str) -> str:
-    return subprocess.run([sys.executable, "-m", "orchestrator.cli"], env={**os.environ, **env},
+    return subprocess.run([sys.executable, "-m", "orchestrator"], env={**os.environ, **env},
                           capture_output=True, text=True, timeout=60, check=True).stdout
 
 

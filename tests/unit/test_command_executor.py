@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.config import Settings
-from orchestrator.events import Executor, Role, Scope
-from orchestrator.executors import Outcome, Work, runner_for
-from orchestrator.executors.workspace import workspace
+from orchestrator.adapters.config import Settings
+from orchestrator.adapters.executors import Outcome, Work, runner_for
+from orchestrator.adapters.executors.workspace import workspace
+from orchestrator.core.events import Executor, Role, Scope
 
 PY = sys.executable
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator import worker
-from orchestrator.envelope import Actor, Event, Tick
-from orchestrator.events import (
+from orchestrator.core import worker
+from orchestrator.core.envelope import Actor, Event, Tick
+from orchestrator.core.events import (
     AlertKind,
     MonitorAlert,
     Payload,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator import control
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import (
+from orchestrator.core import control
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import (
     ApprovalGranted,
     ApprovalRequested,
     Executor,
@@ -23,8 +23,9 @@ def test_pause_resume_and_cancel_make_their_events_keyed_by_the_project() -> Non
     pause = control.event("pause", "shop-1", "req-1", "created", "lunch", now_ms=5)
     assert (pause.type, pause.payload, pause.project_id, pause.request_id) == (
         "project.paused", ProjectPaused("lunch"), "shop-1", "req-1")
-    assert control.event("resume", "shop-1", "req-1", "paused").payload == ProjectResumed("")
-    assert isinstance(control.event("cancel", "shop-1", "req-1", "paused").payload, ProjectCancelled)
+    assert control.event("resume", "shop-1", "req-1", "paused", now_ms=1).payload == ProjectResumed("")
+    cancel = control.event("cancel", "shop-1", "req-1", "paused", now_ms=1)
+    assert isinstance(cancel.payload, ProjectCancelled)
 
 
 @pytest.mark.parametrize(("action", "status"), [
@@ -33,16 +34,16 @@ def test_pause_resume_and_cancel_make_their_events_keyed_by_the_project() -> Non
 ])
 def test_a_control_that_does_not_apply_is_refused_with_the_reason(action: str, status: str) -> None:
     with pytest.raises(control.Refused, match=action):
-        control.event(action, "shop-1", "req-1", status)
+        control.event(action, "shop-1", "req-1", status, now_ms=1)
 
 
 def test_the_read_model_shows_paused_resumed_and_cancelled_but_never_reopens_an_end() -> None:
     rows = Rows()
     rows.projects["shop-1"] = {"project_id": "shop-1", "status": "created"}
     for action, shown in (("pause", "paused"), ("resume", "resumed"), ("cancel", "cancelled")):
-        fold(rows, control.event(action, "shop-1", "req-1", rows.projects["shop-1"]["status"]))
+        fold(rows, control.event(action, "shop-1", "req-1", rows.projects["shop-1"]["status"], now_ms=1))
         assert rows.projects["shop-1"]["status"] == shown
-    fold(rows, control.event("pause", "shop-1", "req-1", "created"))
+    fold(rows, control.event("pause", "shop-1", "req-1", "created", now_ms=1))
     assert rows.projects["shop-1"]["status"] == "cancelled"
 
 
@@ -57,7 +58,7 @@ def test_an_answer_to_a_pending_approval_names_its_task_and_gate() -> None:
     assert (granted.type, granted.payload, granted.project_id, granted.actor.role) == (
         "approval.granted", ApprovalGranted("ap-1", "shop-1/web/devops", "web", Role.DEVOPS,
                                             "deployment_total", "looks fine"), "shop-1", Role.CLIENT)
-    assert control.answer("reject", APPROVAL).type == "approval.rejected"
+    assert control.answer("reject", APPROVAL, now_ms=1).type == "approval.rejected"
 
 
 @pytest.mark.parametrize("change", [{"status": "granted"}, {"status": "rejected"},
@@ -65,7 +66,7 @@ def test_an_answer_to_a_pending_approval_names_its_task_and_gate() -> None:
 def test_an_answer_to_an_approval_no_longer_pending_or_of_an_ended_project_is_refused(
         change: dict[str, str]) -> None:
     with pytest.raises(control.Refused, match="approval ap-1"):
-        control.answer("grant", {**APPROVAL, **change})
+        control.answer("grant", {**APPROVAL, **change}, now_ms=1)
 
 
 TASK = {"task_id": "shop-1/web/dev/FR-1", "project_id": "shop-1", "area": "web", "role": "dev",
@@ -73,7 +74,7 @@ TASK = {"task_id": "shop-1/web/dev/FR-1", "project_id": "shop-1", "area": "web",
 
 
 def test_a_hand_off_names_the_new_executor_of_the_tasks_role() -> None:
-    moved = control.reassign(TASK, "manual", {"wait": "1h"}, "a person takes over")
+    moved = control.reassign(TASK, "manual", {"wait": "1h"}, "a person takes over", now_ms=1)
     assert moved.payload == TaskReassigned("shop-1/web/dev/FR-1", "web", Role.DEV,
                                            Executor(Role.DEV, "manual", None, {"wait": "1h"}),
                                            "a person takes over")
@@ -84,7 +85,7 @@ def test_a_hand_off_names_the_new_executor_of_the_tasks_role() -> None:
 def test_a_hand_off_to_an_unknown_executor_or_of_an_ended_task_is_refused(
         kind: str, change: dict[str, str]) -> None:
     with pytest.raises(control.Refused):
-        control.reassign({**TASK, **change}, kind)
+        control.reassign({**TASK, **change}, kind, now_ms=1)
 
 
 def test_the_read_model_lists_an_approval_pending_then_answered_once() -> None:

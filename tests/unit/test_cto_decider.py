@@ -10,8 +10,8 @@ from hypothesis import given as hypothesis_given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import (
     CharterCreated,
     CtoDecided,
     Decision,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import queue
 from typing import cast
 
-from orchestrator.config import Settings
-from orchestrator.decider import Worker
+from orchestrator.adapters.config import Settings
+from orchestrator.core.decider import Worker
 from orchestrator.shell.metrics import Metrics
 from orchestrator.shell.workers import Executions, Report, Result
 from tests.unit import traces

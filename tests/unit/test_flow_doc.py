@@ -3,7 +3,7 @@
 Conventions checked: a backticked `word.word` (not a file name) is an event type of the catalog (`qa.*`
 a prefix of some), or `policy.<field>` of `events.Policy`; every `services/...`,
 `orchestrator/...` or `tests/...` path exists (`a|b` are alternatives); a backticked
-`module.function(...)` is a function of `orchestrator.<module>`, a bare `function(...)` one
+`module.function(...)` is a function of `orchestrator.<layer>.<module>`, a bare `function(...)` one
 of every decider its section's heading cites; a backticked `snake_case` name is a field
 of an event or record (`events.py`, the envelope) or an `AlertKind`. In a decider's
 docstring, the backticked names after a decider path, in the same parentheses, are
@@ -15,15 +15,16 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
-from orchestrator import events
-from orchestrator.catalog import BY_TYPE
-from orchestrator.envelope import Event
-from orchestrator.events import AlertKind, Policy
+from orchestrator.core import events
+from orchestrator.core.catalog import BY_TYPE
+from orchestrator.core.envelope import Event
+from orchestrator.core.events import AlertKind, Policy
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOW = (ROOT / "docs" / "flow.md").read_text()
@@ -81,9 +82,16 @@ def test_every_function_flow_cites_exists() -> None:
     calls = [re.match(r"(\w+)\.(\w+)\(", t) for t in TICKED]
     found = [(m.group(1), m.group(2)) for m in calls if m]
     assert found  # envelope.follow(...) at least
-    missing = [f"{mod}.{fn}" for mod, fn in found
-               if not callable(getattr(importlib.import_module(f"orchestrator.{mod}"), fn, None))]
+    missing = [f"{mod}.{fn}" for mod, fn in found if not callable(getattr(_module(mod), fn, None))]
     assert missing == []
+
+
+def _module(name: str) -> object:
+    """`orchestrator.<layer>.<name>` in whichever layer holds it (None when none does)."""
+    for layer in ("core", "adapters", "shell", "entrypoints"):
+        if importlib.util.find_spec(f"orchestrator.{layer}.{name}"):
+            return importlib.import_module(f"orchestrator.{layer}.{name}")
+    return None
 
 
 def test_every_alert_kind_flow_names_is_an_alert_kind() -> None:

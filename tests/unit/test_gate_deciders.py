@@ -7,9 +7,9 @@ import dataclasses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator import worker
-from orchestrator.envelope import Event, Tick
-from orchestrator.events import (
+from orchestrator.core import worker
+from orchestrator.core.envelope import Event, Tick
+from orchestrator.core.events import (
     AlertKind,
     Approval,
     ApprovalGranted,

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestrator import catalog
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import Role
+from orchestrator.core import catalog
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import Role
 from tests.unit import traces
 
 PER_AREA = ("pm", "monitor", "dev", "qa", "devops")

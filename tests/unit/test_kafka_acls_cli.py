@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import acls
-from orchestrator.cli import app
-from orchestrator.config import Settings
+from orchestrator.adapters import acls
+from orchestrator.adapters.config import Settings
+from orchestrator.entrypoints.cli import app
 
 ENV = {"ORCH_TOPIC_PREFIX": "acme", "ORCH_PRINCIPAL_TENANTS": "ingest-a=team-a",
        "ORCH_KAFKA_BOOTSTRAP": "127.0.0.1:1"}  # nothing listens there: a connection would fail

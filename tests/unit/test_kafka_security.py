@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator import bus
-from orchestrator.config import Settings
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
 
 PLAIN = Settings(kafka_bootstrap="127.0.0.1:9092")
 SCRAM = PLAIN.model_copy(update={"kafka_security_protocol": "SASL_SSL",

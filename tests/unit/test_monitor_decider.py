@@ -7,8 +7,8 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.envelope import Actor, Event, Tick, derive_id
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, Event, Tick, derive_id
+from orchestrator.core.events import (
     AlertKind,
     DevopsDeployed,
     DevopsFailed,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from orchestrator.config import Settings
+from orchestrator.adapters.config import Settings
 from services.projections.api import create_app
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "fixtures" / "openapi.json"

@@ -7,8 +7,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import (
     AlertKind,
     BacklogCreated,
     BacklogTask,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.actors import ACTORS
+from orchestrator.core.actors import ACTORS
 
 REPO = Path(__file__).resolve().parents[2]
 OURS = ("orchestrator", "services")

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from orchestrator.envelope import Actor, Event, Tick
-from orchestrator.events import CharterCreated, ModuleCompleted, ModulePlanned, Policy, ProjectCompleted, Role
-from orchestrator.runtime import Runtime, digest
+from orchestrator.core.envelope import Actor, Event, Tick
+from orchestrator.core.events import (
+    CharterCreated,
+    ModuleCompleted,
+    ModulePlanned,
+    Policy,
+    ProjectCompleted,
+    Role,
+)
+from orchestrator.shell.runtime import Runtime, digest
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from orchestrator import schemas
+from orchestrator.core import schemas
 
 
 def test_the_shipped_schemas_pass_the_backward_transitive_gate() -> None:

@@ -8,9 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from orchestrator.durations import parse_duration
-from orchestrator.events import Executor, Role, Scope
-from orchestrator.executors import Outcome, Work, runner_for
+from orchestrator.adapters.executors import Outcome, Work, runner_for
+from orchestrator.core.durations import parse_duration
+from orchestrator.core.events import Executor, Role, Scope
 
 
 def work(role: Role = Role.QA, round: int = 0, attempt: int = 1, task: str = "p/backend/qa/FR-1",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.events import Approval, Executor, ProjectCreated, Role, SpecError
+from orchestrator.core.events import Approval, Executor, ProjectCreated, Role, SpecError
 from services.spec import specdoc
 
 SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"

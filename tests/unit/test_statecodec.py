@@ -8,7 +8,7 @@ import typing
 import msgspec
 import pytest
 
-from orchestrator.statecodec import Codec, StateFormatError
+from orchestrator.core.statecodec import Codec, StateFormatError
 from tests.unit import traces
 
 

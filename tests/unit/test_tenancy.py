@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator import client, codec, tokens
-from orchestrator.envelope import DEFAULT_TENANT, Actor, follow
-from orchestrator.events import Module, Policy, ProjectCreated, Requirement, Role
+from orchestrator.adapters import client, tokens
+from orchestrator.core import codec
+from orchestrator.core.envelope import DEFAULT_TENANT, Actor, follow
+from orchestrator.core.events import Module, Policy, ProjectCreated, Requirement, Role
 from services.projections.projection import Position, Rows, fold
 from services.projections.writes import EVENT_COLUMNS, event_row
 

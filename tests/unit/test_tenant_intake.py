@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orchestrator import client, codec
-from orchestrator.config import Settings
+from orchestrator.adapters import client
+from orchestrator.adapters.config import Settings
+from orchestrator.core import codec
 from orchestrator.shell import intake
 from orchestrator.shell.parts import Parts
 from services.spec.main import definition

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from orchestrator.envelope import Actor, Event
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.core.events import (
     Executor,
     Module,
     ModulePlanned,

@@ -6,8 +6,8 @@ import csv
 import hashlib
 import io
 
-from orchestrator.envelope import Actor, ArtifactRef, Event
-from orchestrator.events import (
+from orchestrator.core.envelope import Actor, ArtifactRef, Event
+from orchestrator.core.events import (
     DevopsDeployed,
     DevopsRequested,
     Executor,

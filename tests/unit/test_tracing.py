@@ -10,8 +10,10 @@ from pathlib import Path
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from orchestrator import client, codec, dryrun, tracing
-from orchestrator.envelope import Event
+from orchestrator.adapters import client, tracing
+from orchestrator.core import codec, traceids
+from orchestrator.core.envelope import Event
+from orchestrator.entrypoints import dryrun
 from services.projections import causal
 
 SHOP = Path(__file__).resolve().parents[2] / "examples" / "specs" / "shop.yaml"
@@ -49,7 +51,7 @@ def test_the_span_tree_of_a_run_is_its_causal_tree() -> None:
     events = run()
     rows = [{"event_id": e.event_id, "type": e.type, "occurred_at": e.occurred_at,
              "causation_id": e.causation_id, "actor_role": e.actor.role.value} for e in events]
-    expected = {tracing.span_id(child): None if parent is None else tracing.span_id(parent)
+    expected = {traceids.span_id(child): None if parent is None else traceids.span_id(parent)
                 for child, parent in tree_parents(causal.tree(rows)).items()}
     spans = exported(events)
     found = {s.context.span_id: s.parent.span_id if s.parent else None for s in spans}  # type: ignore[attr-defined]
@@ -73,15 +75,15 @@ def test_a_span_runs_from_its_cause_to_its_decision_and_names_its_event() -> Non
 def test_every_record_carries_the_traceparent_of_its_event() -> None:
     for event in run()[:20]:
         headers = dict(codec.headers(event))
-        parsed = tracing.parse(headers["traceparent"])
-        assert parsed == (uuid.UUID(REQUEST).int, tracing.span_id(event.event_id))
+        parsed = traceids.parse(headers["traceparent"])
+        assert parsed == (uuid.UUID(REQUEST).int, traceids.span_id(event.event_id))
         assert headers["traceparent"].startswith(b"00-") and headers["traceparent"].endswith(b"-01")
 
 
 def test_a_request_id_that_is_no_uuid_still_names_one_trace() -> None:
-    assert tracing.trace_id("req-7") == tracing.trace_id("req-7") != tracing.trace_id("req-8")
-    assert 0 < tracing.trace_id("req-7") < 2**128
-    assert tracing.parse(b"garbage") is None
+    assert traceids.trace_id("req-7") == traceids.trace_id("req-7") != traceids.trace_id("req-8")
+    assert 0 < traceids.trace_id("req-7") < 2**128
+    assert traceids.parse(b"garbage") is None
 
 
 def test_tracing_is_off_without_an_exporter(monkeypatch: object) -> None:
@@ -149,5 +151,5 @@ def test_spans_reach_an_otlp_collector_with_the_ids_of_their_events(monkeypatch:
                     received[int.from_bytes(span.span_id, "big")] = (
                         int.from_bytes(span.trace_id, "big"),
                         int.from_bytes(span.parent_span_id, "big") if span.parent_span_id else None)
-    assert received == {tracing.span_id(e.event_id): (
-        uuid.UUID(REQUEST).int, tracing.span_id(e.causation_id) if e.causation_id else None) for e in events}
+    assert received == {traceids.span_id(e.event_id): (
+        uuid.UUID(REQUEST).int, traceids.span_id(e.causation_id) if e.causation_id else None) for e in events}

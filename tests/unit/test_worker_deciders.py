@@ -10,9 +10,9 @@ from types import ModuleType
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator import worker
-from orchestrator.envelope import Actor, Attachment, Event, Tick, derive_id, follow
-from orchestrator.events import (
+from orchestrator.core import worker
+from orchestrator.core.envelope import Actor, Attachment, Event, Tick, derive_id, follow
+from orchestrator.core.events import (
     DevopsDeployed,
     DevopsFailed,
     DevopsRequested,
@@ -33,7 +33,7 @@ from orchestrator.events import (
     TaskReworkRequested,
     TaskStarted,
 )
-from orchestrator.worker import Outcome, Work
+from orchestrator.core.worker import Outcome, Work
 from services.dev import decider as dev
 from services.devops import decider as devops
 from services.qa import decider as qa
@@ -323,11 +323,11 @@ def test_work_of_a_claim_carries_the_executor_requirements_and_scope() -> None:
 
 
 def test_deciders_import_only_the_stdlib_and_the_kernel_types() -> None:
-    allowed = {"orchestrator", "orchestrator.events", "orchestrator.envelope",
-               "orchestrator.catalog", "orchestrator.worker", "__future__", "dataclasses",
+    allowed = {"orchestrator.core", "orchestrator.core.events", "orchestrator.core.envelope",
+               "orchestrator.core.catalog", "orchestrator.core.worker", "__future__", "dataclasses",
                "enum", "json", "typing", "collections.abc"}
     files = ["services/monitor/decider.py", "services/dev/decider.py", "services/qa/decider.py",
-             "services/devops/decider.py", "orchestrator/worker.py"]
+             "services/devops/decider.py", "orchestrator/core/worker.py"]
     for name in files:
         tree = ast.parse((ROOT / name).read_text())
         found = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}

@@ -7,8 +7,10 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from orchestrator import actors, client, dryrun
-from orchestrator.envelope import Actor, Event
+from orchestrator.adapters import client
+from orchestrator.core import actors
+from orchestrator.core.envelope import Actor, Event
+from orchestrator.entrypoints import dryrun
 from orchestrator.shell.parts import ActorDef
 
 SHOP = Path(__file__).resolve().parents[2] / "examples" / "specs" / "shop.yaml"

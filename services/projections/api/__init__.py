@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Gauge
 from starlette.exceptions import HTTPException
 
-from orchestrator import config
-from orchestrator.config import Settings
+from orchestrator.adapters import config
+from orchestrator.adapters.config import Settings
 from services.projections import views
 from services.projections.api import (
     alerts,

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from orchestrator.tokens import Principal
+from orchestrator.adapters.tokens import Principal
 from services.projections import views
 from services.projections.api import auth
 from services.projections.api.context import context

@@ -27,8 +27,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from orchestrator import oidc, tokens
-from orchestrator.tokens import Principal
+from orchestrator.adapters import oidc, tokens
+from orchestrator.adapters.tokens import Principal
 from services.projections import views
 from services.projections.api.context import Context, context
 

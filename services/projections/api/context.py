@@ -11,8 +11,8 @@ import psycopg
 from fastapi import Request
 from psycopg_pool import AsyncConnectionPool
 
-from orchestrator import bus
-from orchestrator.config import Settings
+from orchestrator.adapters import bus
+from orchestrator.adapters.config import Settings
 from services.projections import views
 from services.projections.api.consistency import Projected
 

@@ -1,4 +1,4 @@
-"""An operator's controls, produced onto the log (orchestrator/control.py builds them).
+"""An operator's controls, produced onto the log (orchestrator/core/control.py builds them).
 
 - `POST /projects/{id}/pause|resume|cancel`;
 - `GET /approvals` (scope `read`), `POST /approvals/{id}/grant|reject`;
@@ -17,9 +17,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from orchestrator import control
-from orchestrator.envelope import Event
-from orchestrator.tokens import Principal
+from orchestrator.adapters.tokens import Principal
+from orchestrator.adapters.wallclock import now_ms
+from orchestrator.core import control
+from orchestrator.core.envelope import Event
 from services.projections import views
 from services.projections.api import auth
 from services.projections.api.context import Context, context
@@ -44,7 +45,7 @@ async def apply(ctx: Context, project_id: str, action: str, reason: str, caller:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ACTIONS)}")
     return await _publish(ctx, views.PROJECT_CONTROL, project_id, caller, "project",
                           lambda row: control.event(action, project_id, row["request_id"],
-                                                    row["status"], reason))
+                                                    row["status"], reason, now_ms=now_ms()))
 
 
 # -- approvals and hand-offs ------------------------------------------------------------
@@ -82,7 +83,7 @@ async def answer(request: Request, approval_id: str, action: str, body: ControlB
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ANSWERS)}")
     reason = (body or ControlBody()).reason
     return await _publish(context(request), views.APPROVAL, approval_id, caller, "approval",
-                          lambda row: control.answer(action, row, reason))
+                          lambda row: control.answer(action, row, reason, now_ms=now_ms()))
 
 
 class ExecutorBody(BaseModel):
@@ -101,4 +102,5 @@ async def reassign(request: Request, task_id: str, body: ReassignBody,
     """Hand the task to another executor: a running claim is superseded by a new round."""
     to = body.executor
     return await _publish(context(request), views.HANDOFF, task_id, caller, "task",
-                          lambda row: control.reassign(row, to.kind, to.options, body.reason))
+                          lambda row: control.reassign(row, to.kind, to.options, body.reason,
+                                                                 now_ms=now_ms()))

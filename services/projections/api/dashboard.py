@@ -12,8 +12,8 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
-from orchestrator import control as controls
-from orchestrator.tokens import Principal
+from orchestrator.adapters.tokens import Principal
+from orchestrator.core import control as controls
 from services.projections import evidence, views
 from services.projections.api import auth, control, pages, requests, tree
 from services.projections.api.context import context

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from orchestrator.position import Token
+from orchestrator.core.position import Token
 from services.projections.api.context import Context
 from services.projections.waiting import REACHED, check
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from orchestrator import bus
+from orchestrator.adapters import bus
 from services.projections import views
 from services.projections.api import auth
 from services.projections.api.context import context

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from orchestrator.tokens import Principal
+from orchestrator.adapters.tokens import Principal
 from services.projections import views
 from services.projections.api import auth, pages
 from services.projections.api.context import context

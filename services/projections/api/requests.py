@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from orchestrator.tokens import Principal
+from orchestrator.adapters.tokens import Principal
 from services.projections import causal, evidence, views
 from services.projections.api import auth
 from services.projections.api.context import context

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
-from orchestrator import client
-from orchestrator.position import Token
-from orchestrator.tokens import Principal
+from orchestrator.adapters import client
+from orchestrator.adapters.tokens import Principal
+from orchestrator.core.position import Token
 from services.projections.api import auth
 from services.projections.api.context import context
 

@@ -16,9 +16,9 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from orchestrator import artifacts, callbacks, wallclock
-from orchestrator.position import Token
-from orchestrator.tokens import Principal
+from orchestrator.adapters import artifacts, callbacks, wallclock
+from orchestrator.adapters.tokens import Principal
+from orchestrator.core.position import Token
 from services.projections import verdicts, views
 from services.projections.api import auth
 from services.projections.api.context import Context, context

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from orchestrator import tokens
-from orchestrator.tokens import Principal
+from orchestrator.adapters import tokens
+from orchestrator.adapters.tokens import Principal
 from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import json_response

@@ -1,0 +1,94 @@
+"""An operator's controls: the events, and when each is allowed.
+
+Pause, resume and cancel a project; grant or reject an approval; hand a task to another
+executor. The operator's word is a fact on the log (emitter `client`): the API and the CLI
+build the event here, after checking the status in the read model, and produce it keyed by
+the project, stamped with the time they pass in. Every actor treats a repeat as nothing
+new, so a retried request is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from orchestrator.core.envelope import Actor, Event, Payload, derive_id
+from orchestrator.core.events import (
+    EXECUTOR_KINDS,
+    ApprovalGranted,
+    ApprovalRejected,
+    Executor,
+    ProjectCancelled,
+    ProjectPaused,
+    ProjectResumed,
+    Role,
+    TaskReassigned,
+)
+
+ACTIONS: dict[str, type[ProjectPaused | ProjectResumed | ProjectCancelled]] = {
+    "pause": ProjectPaused, "resume": ProjectResumed, "cancel": ProjectCancelled}
+# the project statuses (read model) each action may start from
+ALLOWED = {
+    "pause": {"created", "resumed"},
+    "resume": {"paused"},
+    "cancel": {"created", "paused", "resumed"},
+}
+
+
+class Refused(ValueError):
+    """The action does not apply to the project as it stands (an HTTP 409, a CLI error)."""
+
+
+def event(action: str, project_id: str, request_id: str, status: str, reason: str = "",
+          who: str = "operator", *, now_ms: int) -> Event:
+    if action not in ACTIONS:
+        raise Refused(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
+    if status not in ALLOWED[action]:
+        raise Refused(f"cannot {action} project {project_id}: it is {status}")
+    return _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, f"project.{action}")
+
+
+def _said(project_id: str, request_id: str, payload: Payload, who: str, at: int,
+          *parts: object) -> Event:
+    return Event(derive_id(project_id, *parts, at), project_id, request_id, None, at,
+                 Actor(Role.CLIENT, None, who), payload)
+
+
+ANSWERS: dict[str, type[ApprovalGranted | ApprovalRejected]] = {
+    "grant": ApprovalGranted, "reject": ApprovalRejected}
+LIVE = {"created", "paused", "resumed"}  # project statuses an approval or a hand-off may act in
+
+
+def answer(action: str, approval: Mapping[str, Any], reason: str = "", who: str = "operator", *,
+           now_ms: int) -> Event:
+    """`approval.granted|rejected` of an approval as the read model has it (`views.APPROVAL`),
+    if still pending in a project still going."""
+    if action not in ANSWERS:
+        raise Refused(f"unknown action {action!r}; known: {', '.join(ANSWERS)}")
+    aid = approval["approval_id"]
+    if approval["status"] != "pending":
+        raise Refused(f"cannot {action} approval {aid}: it is {approval['status']}")
+    if approval["project_status"] not in LIVE:
+        raise Refused(f"cannot {action} approval {aid}: project is {approval['project_status']}")
+    payload = ANSWERS[action](aid, approval["task_id"], approval["area"], Role(approval["role"]),
+                              approval["gate"], reason)
+    return _said(approval["project_id"], approval["request_id"], payload, who, now_ms, aid, action)
+
+
+ENDED_TASK = {"verified", "cancelled"}
+
+
+def reassign(task: Mapping[str, Any], kind: str, options: Mapping[str, str] | None = None,
+             reason: str = "", who: str = "operator", *, now_ms: int) -> Event:
+    """`task.reassigned` of a task as the read model has it (`views.HANDOFF`) to an executor
+    of `kind`, unless the task or its project ended."""
+    tid = task["task_id"]
+    if kind not in EXECUTOR_KINDS:
+        raise Refused(f"unknown executor kind {kind!r}; known: {', '.join(EXECUTOR_KINDS)}")
+    if task["status"] in ENDED_TASK or task["project_status"] not in LIVE:
+        raise Refused(f"cannot reassign task {tid}: it is {task['status']}, "
+                      f"its project {task['project_status']}")
+    role = Role(task["role"])
+    payload = TaskReassigned(tid, task["area"], role, Executor(role, kind, None, dict(options or {})),
+                             reason)
+    return _said(task["project_id"], task["request_id"], payload, who, now_ms, tid, "reassign", kind)
