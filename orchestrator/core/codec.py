@@ -68,8 +68,13 @@ def _record_to_avro(cls: type) -> Convert:
 def _from_avro(tp: Any) -> Convert:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
-        inner = _from_avro(next(a for a in typing.get_args(tp) if a is not type(None)))
-        return inner if inner is _identity else (lambda v: None if v is None else inner(v))
+        arg = next(a for a in typing.get_args(tp) if a is not type(None))
+        inner = _from_avro(arg)
+        if inner is _identity:
+            return inner
+        # a named branch (enum, record) of a union reads as (name, value) under return_record_name
+        named = isinstance(arg, type) and (issubclass(arg, enum.Enum) or dataclasses.is_dataclass(arg))
+        return lambda v: None if v is None else inner(v[1] if named and isinstance(v, tuple) else v)
     if origin is tuple:
         item = _from_avro(typing.get_args(tp)[0])
         return tuple if item is _identity else (lambda v: tuple(item(x) for x in v))

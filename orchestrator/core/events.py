@@ -128,6 +128,7 @@ class BacklogTask:
     role: Role
     requirement_ids: tuple[str, ...]
     title: str
+    pair_task_id: str = ""  # dev <-> QA, as `TaskAssigned.pair_task_id`
 
 
 # -- events ---------------------------------------------------------------------------
@@ -188,6 +189,26 @@ class TaskAssigned:
     executor: Executor
     acceptance: tuple[str, ...] = ()  # the acceptance criteria of its requirements
     approvals: tuple[Approval, ...] = ()  # the policy's gates that apply to this task's role
+    # dev <-> QA, paired once by the PM's plan: a dev task's QA task (which tests it), a QA
+    # task's dev task (which it tests, and which a QA failure sends back to rework); "" for
+    # devops, and in assignments written before the field existed (see `paired_task`)
+    pair_task_id: str = ""
+
+
+def paired_task(assigned: TaskAssigned) -> str:
+    """The task `assigned` pairs with (dev <-> QA), "" for none: its `pair_task_id`.
+
+    Assignments written before the field existed (schemas v0001-v0003) read it as "", yet
+    the PM paired their tasks all the same, by its ids (`<project>/<area>/dev/<REQ>` <->
+    `<project>/<area>/qa/<REQ>`): for those old records alone the pair is read back from
+    the id, so a project in flight across the upgrade still completes. New records never
+    take this path; it can go once no project planned before v0004 is still running.
+    """
+    if assigned.pair_task_id or assigned.role not in (Role.DEV, Role.QA):
+        return assigned.pair_task_id
+    other = Role.QA if assigned.role is Role.DEV else Role.DEV
+    head, sep, requirement = assigned.task_id.rpartition(f"/{assigned.role.value}/")
+    return f"{head}/{other.value}/{requirement}" if sep and requirement else ""
 
 
 @dataclass(frozen=True)
@@ -361,10 +382,14 @@ class MonitorAlert:
 
 @dataclass(frozen=True)
 class PmEscalated:
+    """`kind` is the alert that escalated, for the CTO's rules; `reason` is for people.
+    None: an escalation written before the field existed (the CTO applies its general rule)."""
+
     task_id: str
     area: str
     reason: str
     attempts: int
+    kind: AlertKind | None = None
 
 
 @dataclass(frozen=True)

@@ -150,26 +150,21 @@ def _release(state: Delivering, cause: Event, areas: tuple[str, ...], reason: st
 
 
 def _ruling(state: Delivering, escalation: PmEscalated) -> CtoDecided:
-    area, reason = escalation.area, escalation.reason
-    if _kind_of(reason) == AlertKind.BUDGET.value:  # another attempt would only spend more
-        return CtoDecided(escalation.task_id, area, Decision.BLOCK,
-                          f"budget exhausted: {reason.split(':', 1)[-1].strip()}")
-    if state.escalations.get(area, 0) == 0 and not is_repeated_qa_failure(reason):
-        decision, why = Decision.RETRY, f"first escalation of {area}: one more attempt"
-    elif is_repeated_qa_failure(reason):
+    """On the escalated alert's `kind` (a field; the reason text is only quoted). An
+    escalation written before the field existed has no kind: the general rule applies
+    (one more attempt for a module's first escalation, else block), which bounds an old
+    budget or repeated-QA escalation to one extra attempt before its next one blocks."""
+    area, kind = escalation.area, escalation.kind
+    if kind is AlertKind.BUDGET:  # another attempt would only spend more
+        detail = escalation.reason.removeprefix(f"{kind.value}: ")  # quoted, never ruled on
+        return CtoDecided(escalation.task_id, area, Decision.BLOCK, f"budget exhausted: {detail}")
+    if kind is AlertKind.REPEATED_QA_FAILURE:
         decision, why = Decision.BLOCK, "QA keeps failing: the requirement needs a human"
+    elif state.escalations.get(area, 0) == 0:
+        decision, why = Decision.RETRY, f"first escalation of {area}: one more attempt"
     else:
         decision, why = Decision.BLOCK, f"{area} already had its extra attempt"
     return CtoDecided(escalation.task_id, area, decision, why)
-
-
-def is_repeated_qa_failure(reason: str) -> bool:
-    return _kind_of(reason) == AlertKind.REPEATED_QA_FAILURE.value
-
-
-def _kind_of(reason: str) -> str:
-    """PM escalation reasons start with the alert kind (`<kind>: <detail>`)."""
-    return reason.split(":", 1)[0].strip()
 
 
 def _plan(me: Actor, cause: Event, project: ProjectCreated) -> list[Event]:

@@ -47,6 +47,7 @@ from orchestrator.core.events import (
     TaskStarted,
     TaskUsage,
     TaskVerified,
+    paired_task,
 )
 
 
@@ -541,12 +542,9 @@ def _dev_of(state: State, qa: Track) -> Track | None:
 
 
 def _paired(state: State, track: Track, role: Role) -> Track | None:
-    """Dev and QA tasks pair by area and requirement."""
-    key = (track.spec.area, track.spec.requirement_ids)
-    for other in state.tasks.values():
-        if other.spec.role == role and (other.spec.area, other.spec.requirement_ids) == key:
-            return other
-    return None
+    """The task of `role` the assignment pairs this one with (the PM's plan decides it)."""
+    other = state.tasks.get(paired_task(track.spec))
+    return other if other is not None and other.spec.role == role else None
 
 
 def _verified(state: State, area: str) -> set[str]:

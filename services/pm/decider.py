@@ -33,6 +33,7 @@ from orchestrator.core.events import (
     TaskCancelled,
     TaskReassigned,
     TaskVerified,
+    paired_task,
 )
 
 
@@ -113,7 +114,7 @@ def evolve(state: State, event: Event) -> State:
             task = module.tasks.get(tid)
             if task is None or task.assignment.role is not Role.DEV:
                 return state
-            qa = tid.replace(f"/{area}/dev/", f"/{area}/qa/", 1)
+            qa = paired_task(task.assignment)  # verified with the dev task it tests
             return _update(state, _running(state, area) or module, qa, status=Status.VERIFIED)
         case TaskReassigned(area=area, task_id=tid) as p if (
             (module := _running(state, area)) and _is_open(task := module.tasks.get(tid))
@@ -175,17 +176,20 @@ def _plan(me: Actor, cause: Event, plan: ModulePlanned) -> list[Event]:
             executor=_executor(plan, row.role),
             acceptance=_acceptance(plan, row.requirement_ids),
             approvals=_gates(plan, row.role),
+            pair_task_id=row.pair_task_id,
         )
         out.append(follow(cause, assigned, me, row.task_id))
     return out
 
 
 def _backlog(project_id: str, plan: ModulePlanned) -> tuple[BacklogTask, ...]:
+    """A dev and a QA task per requirement, paired here once (`pair_task_id`: the Monitor,
+    the QA worker and this PM read the pairing, never derive it), and one devops task."""
     rows: list[BacklogTask] = []
     for req in plan.requirements:
-        for role in (Role.DEV, Role.QA):
-            tid = task_id(project_id, plan.area, role, req.id)
-            rows.append(BacklogTask(tid, role, (req.id,), req.title))
+        dev, qa = (task_id(project_id, plan.area, role, req.id) for role in (Role.DEV, Role.QA))
+        rows.append(BacklogTask(dev, Role.DEV, (req.id,), req.title, pair_task_id=qa))
+        rows.append(BacklogTask(qa, Role.QA, (req.id,), req.title, pair_task_id=dev))
     everything = tuple(req.id for req in plan.requirements)
     rows.append(BacklogTask(task_id(project_id, plan.area, Role.DEVOPS), Role.DEVOPS,
                             everything, f"Provision and deploy {plan.area}"))
@@ -227,11 +231,11 @@ def _triage(me: Actor, cause: Event, module: Running, alert: MonitorAlert) -> li
     if alert.kind is AlertKind.BUDGET and alert.severity is Severity.WARNING:
         return []  # a budget warning informs; an exhausted budget (critical) stops the work
     if alert.severity is Severity.CRITICAL:
-        return [_escalate(me, cause, task, reason)]
+        return [_escalate(me, cause, task, alert.kind, reason)]
     if attempt < module.plan.policy.max_attempts:
         return [_reassign(me, cause, task)]
     exhausted = f"{reason} (attempts exhausted: {attempt} of {module.plan.policy.max_attempts})"
-    return [_escalate(me, cause, task, exhausted)]
+    return [_escalate(me, cause, task, alert.kind, exhausted)]
 
 
 def _apply(me: Actor, cause: Event, module: Running, ruling: CtoDecided) -> list[Event]:
@@ -280,9 +284,10 @@ def _reassign(me: Actor, cause: Event, task: Task) -> Event:
     return follow(cause, again, me, again.task_id, again.attempt)
 
 
-def _escalate(me: Actor, cause: Event, task: Task, reason: str) -> Event:
+def _escalate(me: Actor, cause: Event, task: Task, kind: AlertKind, reason: str) -> Event:
+    """`kind` travels as a field: the CTO rules on it (`reason` is for people)."""
     a = task.assignment
-    return follow(cause, PmEscalated(a.task_id, a.area, reason, a.attempt), me, a.task_id)
+    return follow(cause, PmEscalated(a.task_id, a.area, reason, a.attempt, kind), me, a.task_id)
 
 
 def _is_open(task: Task | None) -> bool:

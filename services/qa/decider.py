@@ -18,6 +18,7 @@ from orchestrator.core.events import (
     TaskFailed,
     TaskReassigned,
     TaskStarted,
+    paired_task,
 )
 from orchestrator.core.worker import Outcome, State
 
@@ -56,7 +57,8 @@ def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
     match started.payload:
         case TaskStarted() as p if claimed is not None:
             trigger = claimed.trigger.payload if claimed.trigger else None
-            dev = trigger.dev_task_id if isinstance(trigger, QaRequested) else _dev_of(p.task_id)
+            # the dev task it tests: the request names it, else the assignment's pairing
+            dev = trigger.dev_task_id if isinstance(trigger, QaRequested) else _dev_of(state, p.task_id)
             result: QaPassed | QaFailed | TaskFailed
             if outcome.ok:
                 result = QaPassed(p.task_id, p.area, dev, p.attempt, p.round, outcome.summary)
@@ -70,6 +72,6 @@ def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
             return []
 
 
-def _dev_of(qa_task_id: str) -> str:
-    head, _, requirement = qa_task_id.rpartition("/qa/")
-    return f"{head}/dev/{requirement}"
+def _dev_of(state: State, qa_task_id: str) -> str:
+    task = state.tasks.get(qa_task_id)
+    return paired_task(task.spec) if task is not None else ""

@@ -239,12 +239,14 @@ def test_the_pm_ignores_a_budget_warning_and_escalates_an_exhausted_budget() -> 
     [escalated] = [o.payload for o in pm.decide(state, budget_alert(Severity.CRITICAL))]
     assert isinstance(escalated, PmEscalated) and escalated.task_id == DEV1
     assert escalated.reason.startswith("budget: module backend budget exhausted")
+    assert escalated.kind is AlertKind.BUDGET  # what the CTO rules on
 
 
 def test_the_cto_blocks_a_budget_escalation_even_the_first_of_its_area() -> None:
     project = ProjectCreated("Shop", "", (ModuleSpec(AREA, (Requirement("FR-1", "x"),)),), Policy())
     state = cto.evolve(cto.initial_state(Actor(Role.CTO, None, "cto-1")), ev(project))
-    escalation = ev(PmEscalated(DEV1, AREA, "budget: module backend budget exhausted: tokens", 1))
+    escalation = ev(PmEscalated(DEV1, AREA, "budget: module backend budget exhausted: tokens", 1,
+                                AlertKind.BUDGET))
     [ruling] = [o.payload for o in cto.decide(state, escalation)]
     assert isinstance(ruling, CtoDecided) and ruling.decision is Decision.BLOCK
     assert ruling.reason == "budget exhausted: module backend budget exhausted: tokens"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -121,3 +122,27 @@ def test_a_registry_setting_switches_what_producers_write() -> None:
     confluent = bus.record_for(Settings(schema_registry_url=registry), event)[2]
     assert plain[:2] == codec.MARKER and confluent[0] == 0
     assert wire.decode(confluent, registry) == wire.decode(plain) == event
+
+
+
+def test_records_of_the_last_shipped_version_read_with_the_new_fields_defaults() -> None:
+    """pm.escalated `kind` and task.assigned `pair_task_id` came after v0003: its records
+    read as None and "" (the CTO's general rule; the pairing by the plan's old ids)."""
+    from fastavro import parse_schema, schemaless_writer
+
+    from orchestrator.core.events import AlertKind, Executor, PmEscalated, Role, TaskAssigned
+    from orchestrator.core.schemas import SCHEMA_DIR, fingerprint_of
+
+    v3 = json.loads((SCHEMA_DIR / "history" / "v0003.json").read_text())
+    assigned = TaskAssigned("p/web/dev/FR-1", "web", Role.DEV, 1, ("FR-1",), "t", 1, 1,
+                            Executor(Role.DEV), pair_task_id="p/web/qa/FR-1")
+    escalated = PmEscalated("p/web/dev/FR-1", "web", "budget: spent", 2, AlertKind.BUDGET)
+    cases = [(assigned, dataclasses.replace(assigned, pair_task_id="")),
+             (escalated, dataclasses.replace(escalated, kind=None))]
+    for payload, expected in cases:
+        out = io.BytesIO()
+        out.write(codec.MARKER + fingerprint_of(v3))
+        event = Event("e-1", "p", "r", None, 1, Actor(Role.PM, "web"), payload)
+        schemaless_writer(out, parse_schema(v3), codec.to_dict(event))  # v0003 has no new field
+        assert codec.decode(out.getvalue()).payload == expected
+        assert codec.decode(codec.encode(event)).payload == payload  # the current version keeps it

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from orchestrator.core.envelope import Actor, Event
 from orchestrator.core.events import (
+    AlertKind,
     CharterCreated,
     CtoDecided,
     Decision,
@@ -75,8 +76,13 @@ def org(events: list[Event]) -> list[tuple[str, str, str]]:
 PLANNED = event(CREATED, "created", Actor(Role.SPEC))
 
 
-def escalated(area: str, reason: str, event_id: str, task: str = "t") -> Event:
-    return event(PmEscalated(f"shop-1/{area}/dev/{task}", area, reason, 2), event_id)
+def escalated(area: str, reason: str, event_id: str, task: str = "t",
+              kind: AlertKind | None = AlertKind.DEADLINE_MISSED) -> Event:
+    return event(PmEscalated(f"shop-1/{area}/dev/{task}", area, reason, 2, kind), event_id)
+
+
+DEADLINE, SILENT, REPEATED = (AlertKind.DEADLINE_MISSED, AlertKind.SILENT_WORKER,
+                              AlertKind.REPEATED_QA_FAILURE)
 
 
 def test_a_created_project_gets_a_charter_and_one_planned_module_per_module() -> None:
@@ -126,13 +132,13 @@ def test_the_project_completes_only_once() -> None:
 
 
 @pytest.mark.parametrize(
-    ("history", "reason", "decision"),
+    ("history", "kind", "reason", "decision"),
     [
-        ([], "deadline_missed: dev task late (attempts exhausted: 2 of 2)", Decision.RETRY),
-        ([], "silent_worker: no heartbeat", Decision.RETRY),
-        ([], "repeated_qa_failure: QA failed 2 times", Decision.BLOCK),
-        ([("web", "deadline_missed: late")], "silent_worker: again", Decision.BLOCK),
-        ([("backend", "deadline_missed: late")], "silent_worker: other module", Decision.RETRY),
+        ([], DEADLINE, "deadline_missed: dev task late (attempts exhausted: 2 of 2)", Decision.RETRY),
+        ([], SILENT, "silent_worker: no heartbeat", Decision.RETRY),
+        ([], REPEATED, "repeated_qa_failure: QA failed 2 times", Decision.BLOCK),
+        ([("web", DEADLINE)], SILENT, "silent_worker: again", Decision.BLOCK),
+        ([("backend", DEADLINE)], SILENT, "silent_worker: other module", Decision.RETRY),
     ],
     ids=[
         "the first escalation of a module is retried",
@@ -143,15 +149,50 @@ def test_the_project_completes_only_once() -> None:
     ],
 )
 def test_an_escalation_gets_a_ruling(
-    history: list[tuple[str, str]], reason: str, decision: Decision
+    history: list[tuple[str, AlertKind]], kind: AlertKind, reason: str, decision: Decision
 ) -> None:
-    before = [escalated(area, why, f"old-{i}") for i, (area, why) in enumerate(history)]
-    when = escalated("web", reason, "esc")
+    before = [escalated(area, f"{k.value}: late", f"old-{i}", kind=k)
+              for i, (area, k) in enumerate(history)]
+    when = escalated("web", reason, "esc", kind=kind)
     [out] = decide(given([PLANNED, *before]), when)
     assert out.type == "cto.decided"
     assert isinstance(out.payload, CtoDecided)
     assert (out.payload.task_id, out.payload.area, out.payload.decision) == (
         "shop-1/web/dev/t", "web", decision)
+
+
+def test_the_ruling_follows_the_kind_field_never_the_reason_text() -> None:
+    # given a planned project; when the reason text names one kind and the field another
+    looks_repeated = escalated("web", "repeated_qa_failure: only words", "esc-1", kind=DEADLINE)
+    looks_late = escalated("web", "deadline_missed: only words", "esc-2", kind=REPEATED)
+    # then the field decides
+    [first] = decide(given([PLANNED]), looks_repeated)
+    [second] = decide(given([PLANNED]), looks_late)
+    assert isinstance(first.payload, CtoDecided) and first.payload.decision is Decision.RETRY
+    assert isinstance(second.payload, CtoDecided) and second.payload.decision is Decision.BLOCK
+    assert second.payload.reason == "QA keeps failing: the requirement needs a human"
+
+
+def test_a_budget_kind_blocks_and_quotes_the_reason() -> None:
+    when = escalated("web", "budget: task t budget exhausted: tokens 9 of 8", "esc", kind=AlertKind.BUDGET)
+    [out] = decide(given([PLANNED]), when)
+    assert out.payload == CtoDecided("shop-1/web/dev/t", "web", Decision.BLOCK,
+                                     "budget exhausted: task t budget exhausted: tokens 9 of 8")
+
+
+@pytest.mark.parametrize("reason", ["budget: spent", "repeated_qa_failure: QA failed 2 times"])
+def test_an_escalation_without_a_kind_gets_the_general_rule(reason: str) -> None:
+    # given an escalation written before `kind` existed (read with its default, None)
+    old = escalated("web", reason, "esc", kind=None)
+    assert isinstance(old.payload, PmEscalated) and old.payload.kind is None
+    # then: the first of its module gets one more attempt, whatever the text says ...
+    [first] = decide(given([PLANNED]), old)
+    assert isinstance(first.payload, CtoDecided) and first.payload.decision is Decision.RETRY
+    # ... and the next escalation of that module blocks
+    again = escalated("web", reason, "esc-2", kind=None)
+    [second] = decide(given([PLANNED, old, first]), again)
+    assert isinstance(second.payload, CtoDecided) and second.payload.decision is Decision.BLOCK
+    assert second.payload.reason == "web already had its extra attempt"
 
 
 def test_an_escalation_already_ruled_on_gets_no_second_ruling() -> None:
@@ -213,7 +254,12 @@ def test_a_cancelled_project_releases_the_roles_of_the_modules_still_open() -> N
     assert released == [("role.released", f"{r.value}-web", "project cancelled") for r in STAFF]
 
 
-reasons = st.sampled_from(["deadline_missed: late", "repeated_qa_failure: x", "task_failed: y"])
+ESCALATIONS: dict[str, tuple[AlertKind | None, str]] = {  # label -> (kind, reason)
+    "late": (DEADLINE, "deadline_missed: late"), "qa": (REPEATED, "repeated_qa_failure: x"),
+    "failed": (AlertKind.TASK_FAILED, "task_failed: y"),
+    "budget": (AlertKind.BUDGET, "budget: module budget exhausted"), "old": (None, "written before kind"),
+}
+reasons = st.sampled_from(sorted(ESCALATIONS))
 steps = st.lists(
     st.one_of(
         st.tuples(st.just("completed"), st.sampled_from(["backend", "web"]), st.just("")),
@@ -233,11 +279,12 @@ def test_deciding_an_input_again_after_its_outputs_yields_nothing_new(
 ) -> None:
     state, emitted = initial_state(CTO), set()
     for i, (kind, area, reason) in enumerate([("created", "", ""), *plan]):
+        alert_kind, why = ESCALATIONS.get(reason, (None, ""))
         payloads: dict[str, Payload] = {
             "created": CREATED,
             "completed": ModuleCompleted(area, 1),
             "blocked": ModuleBlocked(area, "why"),
-            "escalated": PmEscalated(f"shop-1/{area}/dev/FR-1", area, reason, 1),
+            "escalated": PmEscalated(f"shop-1/{area}/dev/FR-1", area, why, 1, alert_kind),
             "cancelled": ProjectCancelled("stop"),
         }
         payload = payloads[kind]

@@ -71,10 +71,14 @@ def planned(reqs: tuple[str, ...] = REQS, max_attempts: int = 3) -> Event:
 
 
 def assigned(role: Role, req: str | None = None, attempt: int = 1, at: int = 0,
-             reqs: tuple[str, ...] = REQS) -> Event:
+             reqs: tuple[str, ...] = REQS, pair: str | None = None) -> Event:
+    """As the PM assigns: a dev task paired with its requirement's QA task and back;
+    `pair=""` is an assignment written before the field existed."""
     ids = (req,) if req else reqs
+    if pair is None:
+        pair = {Role.DEV: QA(req or ""), Role.QA: DEV(req or "")}.get(role, "")
     payload = TaskAssigned(tid(role, req), AREA, role, attempt, ids, f"{role} {req}",
-                           DEADLINE, LEASE, Executor(role))
+                           DEADLINE, LEASE, Executor(role), pair_task_id=pair)
     return ev(payload, at)
 
 
@@ -138,6 +142,36 @@ def alerts(payloads: list[Payload]) -> list[tuple[object, ...]]:
 def test_a_dev_completion_requests_qa_of_the_paired_task_with_the_dev_round() -> None:
     out = then([*module(), started(DEV("FR-2"), Role.DEV)], completed("FR-2"))
     assert out == [QaRequested(QA("FR-2"), AREA, DEV("FR-2"), ("FR-2",), 1, 0)]
+
+
+def test_the_qa_requested_is_the_one_the_assignment_pairs_not_a_namesake() -> None:
+    # given two QA tasks of FR-1; the dev task's assignment pairs it with the odd-named one
+    odd = f"{PID}/{AREA}/acceptance-FR-1"
+    dev = assigned(Role.DEV, "FR-1", pair=odd)
+    qa_odd = ev(TaskAssigned(odd, AREA, Role.QA, 1, ("FR-1",), "acceptance", DEADLINE, LEASE,
+                             Executor(Role.QA), pair_task_id=DEV()))
+    namesake = assigned(Role.QA, "FR-1", pair="")
+    history = [planned(("FR-1",)), dev, namesake, qa_odd, started(DEV(), Role.DEV)]
+    # when the dev task completes, then QA is requested of the paired task only
+    assert then(history, completed()) == [QaRequested(odd, AREA, DEV(), ("FR-1",), 1, 0)]
+
+
+def test_an_unpaired_dev_task_requests_no_qa_though_a_qa_task_tests_its_requirement() -> None:
+    # given a dev task whose assignment pairs it with no task (its QA task pairs back to it)
+    history = [planned(("FR-1",)), assigned(Role.DEV, "FR-1", pair=f"{PID}/{AREA}/gone"),
+               assigned(Role.QA, "FR-1"), started(DEV(), Role.DEV)]
+    # then the requirement alone pairs nothing: the field is the pairing
+    assert then(history, completed()) == []
+
+
+def test_old_assignments_without_the_pair_field_pair_by_the_plans_ids() -> None:
+    # given a log written before `pair_task_id`: every assignment reads it as ""
+    old = [planned(("FR-1",)), assigned(Role.DEV, "FR-1", pair=""), assigned(Role.QA, "FR-1", pair="")]
+    # then a dev completion still requests QA of its QA task, and the pass verifies it
+    assert then([*old, started(DEV(), Role.DEV)], completed()) == [
+        QaRequested(QA(), AREA, DEV(), ("FR-1",), 1, 0)]
+    out = then([*old, *dev_done()], passed())
+    assert TaskVerified(DEV(), AREA, Role.DEV, ("FR-1",)) in out
 
 
 def test_a_reworked_dev_completion_requests_qa_with_its_round() -> None:

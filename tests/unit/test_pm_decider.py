@@ -106,10 +106,10 @@ def assigned(task: str, attempt: int) -> TaskAssigned:
 def test_a_planned_module_gets_a_backlog_then_every_task_assigned() -> None:
     outs = decide(given([]), PLANNED)
     rows = (
-        BacklogTask(DEV2, Role.DEV, ("FR-2",), "Sign-up page"),
-        BacklogTask(QA2, Role.QA, ("FR-2",), "Sign-up page"),
-        BacklogTask(DEVN, Role.DEV, ("NFR-1",), "Fast pages"),
-        BacklogTask(QAN, Role.QA, ("NFR-1",), "Fast pages"),
+        BacklogTask(DEV2, Role.DEV, ("FR-2",), "Sign-up page", pair_task_id=QA2),
+        BacklogTask(QA2, Role.QA, ("FR-2",), "Sign-up page", pair_task_id=DEV2),
+        BacklogTask(DEVN, Role.DEV, ("NFR-1",), "Fast pages", pair_task_id=QAN),
+        BacklogTask(QAN, Role.QA, ("NFR-1",), "Fast pages", pair_task_id=DEVN),
         BacklogTask(OPS, Role.DEVOPS, ("FR-2", "NFR-1"), "Provision and deploy web"),
     )
     assert shapes(outs[:1]) == [("backlog.created", BacklogCreated("web", rows))]
@@ -138,6 +138,35 @@ def test_assignments_carry_the_policy_and_the_chosen_executor(
     assert (a.deadline_ms, a.lease_ms, a.executor) == (deadline, 3_000, executor)
 
 
+def test_the_plan_pairs_each_dev_task_with_its_qa_task_once_in_the_assignments() -> None:
+    # when a module is planned, then each assignment carries its pair (devops has none)
+    pairs = {o.payload.task_id: o.payload.pair_task_id for o in decide(given([]), PLANNED)
+             if isinstance(o.payload, TaskAssigned)}
+    assert pairs == {DEV2: QA2, QA2: DEV2, DEVN: QAN, QAN: DEVN, OPS: ""}
+    # and a re-assignment keeps it
+    assert shapes(decide(run([PLANNED]), alert(QA2)))[0][1].pair_task_id == DEV2  # type: ignore[union-attr]
+
+
+def test_a_verified_dev_task_closes_the_qa_task_its_assignment_names() -> None:
+    # given a dev task paired (by its assignment) with a QA task whose id follows no convention
+    odd_qa = "shop-1/web/check-sign-up"
+    dev = event(dataclasses.replace(assigned(DEV2, 1), pair_task_id=odd_qa), "a-dev", PM)
+    qa = event(dataclasses.replace(assigned(QA2, 1), task_id=odd_qa, pair_task_id=DEV2), "a-qa", PM)
+    state = given([PLANNED, dev, qa])
+    # when the dev task is verified, then the paired QA task is closed: its alerts are stale
+    after = run([PLANNED, dev, qa, verified(DEV2)])
+    assert decide(after, alert(odd_qa)) == []
+    assert decide(state, alert(odd_qa)) != []  # (it was open before)
+    assert decide(after, alert(QA2)) != []  # the conventional id is not what pairs them
+
+
+def test_an_assignment_written_before_the_pair_field_pairs_by_the_plans_ids() -> None:
+    # given assignments read from an old log: `pair_task_id` at its default
+    old = [event(dataclasses.replace(assigned(t, 1), pair_task_id=""), f"old-{t}", PM) for t in (DEV2, QA2)]
+    # when the dev task is verified, then its QA task is closed all the same
+    assert decide(run([PLANNED, *old, verified(DEV2)]), alert(QA2)) == []
+
+
 def test_a_module_of_another_area_is_not_mine() -> None:
     other = event(dataclasses.replace(PLAN, area="mobile"), "p2", CTO)
     assert decide(given([]), other) == []
@@ -155,7 +184,15 @@ def test_a_warning_with_attempts_left_reassigns_with_the_next_attempt() -> None:
 def test_a_critical_alert_escalates_to_the_cto() -> None:
     when = alert(QA2, severity=Severity.CRITICAL, kind=AlertKind.REPEATED_QA_FAILURE)
     assert shapes(decide(run([PLANNED]), when)) == [
-        ("pm.escalated", PmEscalated(QA2, "web", "repeated_qa_failure: late", 1))]
+        ("pm.escalated", PmEscalated(QA2, "web", "repeated_qa_failure: late", 1,
+                                     AlertKind.REPEATED_QA_FAILURE))]
+
+
+@pytest.mark.parametrize("kind", [AlertKind.TASK_FAILED, AlertKind.SILENT_WORKER, AlertKind.SMOKE_FAILED])
+def test_an_escalation_carries_the_alert_kind_as_a_field(kind: AlertKind) -> None:
+    state = run([PLANNED, alert(OPS, 1, kind=kind, event_id="a1")])
+    [out] = decide(state, alert(OPS, 2, kind=kind, event_id="a2"))
+    assert isinstance(out.payload, PmEscalated) and out.payload.kind is kind
 
 
 def test_an_alert_with_attempts_exhausted_escalates() -> None:
@@ -163,7 +200,8 @@ def test_an_alert_with_attempts_exhausted_escalates() -> None:
     [out] = decide(state, alert(DEV2, 2, event_id="a2"))
     assert out.type == "pm.escalated"
     assert out.payload == PmEscalated(
-        DEV2, "web", "deadline_missed: late (attempts exhausted: 2 of 2)", 2)
+        DEV2, "web", "deadline_missed: late (attempts exhausted: 2 of 2)", 2,
+        AlertKind.DEADLINE_MISSED)
 
 
 @pytest.mark.parametrize(

@@ -266,6 +266,19 @@ def test_qa_finish_fails_the_task_when_the_suite_could_not_run() -> None:
     assert [o.payload for o in out] == [TaskFailed(tid(Role.QA), AREA, Role.QA, 1, 0, "no runner")]
 
 
+def test_qa_finish_without_its_request_names_the_dev_task_its_assignment_pairs() -> None:
+    # given a QA task paired (by the PM's plan) with a dev task whose id follows no convention,
+    # and a claim whose request the worker no longer holds (a resumed claim)
+    paired = TaskAssigned(tid(Role.QA), AREA, Role.QA, 1, ("FR-1",), "qa", 1000, LEASE, EXEC[Role.QA],
+                          pair_task_id=f"{PID}/{AREA}/build-FR-1")
+    claim = TaskStarted(tid(Role.QA), AREA, Role.QA, 1, 0, LEASE)
+    started = Event(derive_id("claim"), PID, "req-1", None, 0, me(Role.QA), claim)
+    state = fold(qa, me(Role.QA), ev(paired), started)
+    # when it passes, then the verdict is about the paired dev task
+    out = qa.finish(state, started, Outcome(True, "ok"))
+    assert [o.payload for o in out] == [QaPassed(tid(Role.QA), AREA, f"{PID}/{AREA}/build-FR-1", 1, 0, "ok")]
+
+
 LOG = Attachment("deploy.log", "text/plain", b"deploy: ok\n")
 DEVOPS_CASES = [
     (Outcome(True, "ok", smoke_ok=True, attachments=(LOG,)), [DevopsDeployed, SmokePassed]),
