@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import LogReader, cpu_seconds, rss_kb, summary, tree_pids
-from orchestrator.adapters import bus, client
+from orchestrator.adapters import client, kafka_topics
 from orchestrator.adapters.bus import Publisher
 from orchestrator.adapters.config import Settings
 from orchestrator.core.envelope import Event
@@ -48,7 +48,7 @@ class Bench:
                  profile: str | None = None, profile_seconds: float = 0) -> None:
         self.settings = settings
         self.tmp = tmp
-        bus.provision(settings)
+        kafka_topics.provision(settings)
         self.fleet = demo.Fleet(settings, env={"ORCH_WORKER_CONCURRENCY": str(concurrency)})
         for name in demo.ACTOR_SERVICES:
             self.fleet.start(name)

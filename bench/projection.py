@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator.adapters import bus
+from orchestrator.adapters import bus, kafka_topics
 from orchestrator.adapters.config import Settings
 from orchestrator.core import codec
 from orchestrator.core.envelope import Actor, Event
@@ -89,7 +89,7 @@ def project_events(n: int, t0: int) -> list[Event]:
 
 
 def fill(settings: Settings, target: int) -> int:
-    bus.provision(settings)
+    kafka_topics.provision(settings)
     publisher = bus.Publisher(settings, **{"linger.ms": 20})
     made, n, t0 = 0, 0, 1_700_000_000_000
     while made < target:

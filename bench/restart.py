@@ -19,7 +19,7 @@ from typing import Any
 from confluent_kafka import Producer
 
 from bench.common import rss_kb
-from orchestrator.adapters import bus, client
+from orchestrator.adapters import bus, client, kafka_topics
 from orchestrator.adapters.config import Settings
 from orchestrator.core import codec
 from orchestrator.core.envelope import Event
@@ -90,7 +90,7 @@ def caught_up(settings: Settings, timeout: float) -> float:
 
     topic = settings.events_topic
     probe = demo_consumer(settings)
-    ends = bus.end_offsets(probe, topic, range(settings.partitions))
+    ends = kafka_topics.end_offsets(probe, topic, range(settings.partitions))
     probe.close()
     readers = {s: Consumer(bus.consumer_config(settings, settings.group(s, "all"))) for s in SERVICES}
     started = time.monotonic()
@@ -149,7 +149,7 @@ def restart(fleet: demo.Fleet, reader: Any, probe_project: str, probe_ids: set[s
 def run(settings: Settings, events: int, in_flight: int = 10) -> dict[str, Any]:
     from bench.common import LogReader
 
-    bus.provision(settings)
+    kafka_topics.provision(settings)
     out: dict[str, Any] = {"history": produce_history(settings, events, in_flight)}
     # its own run dir (logs), the same servers: the stack's address is read before it moves
     fleet = demo.Fleet(settings.model_copy(update={"run_dir": settings.run_dir / settings.topic_prefix,

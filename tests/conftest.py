@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from orchestrator.adapters import bus
+from orchestrator.adapters import kafka_topics
 from orchestrator.adapters import stack as local_stack
 from orchestrator.adapters.config import Settings
 from orchestrator.adapters.stack.proc import free_port
@@ -119,7 +119,7 @@ def kafka_admin(stack: Settings) -> AdminClient:
 def fleet(settings: Settings) -> Iterator[demo.Fleet]:
     """Fresh topics and a run dir of their own; every service the test starts is stopped."""
     isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "fleets" / settings.topic_prefix})
-    bus.provision(isolated)
+    kafka_topics.provision(isolated)
     started = demo.Fleet(isolated)
     yield started
     started.stop()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator.adapters import bus, wire
+from orchestrator.adapters import kafka_topics, wire
 from orchestrator.adapters.bus import Publisher, consumer_config
 from orchestrator.adapters.config import Settings
 from orchestrator.adapters.wallclock import now_ms
@@ -83,7 +83,7 @@ def follow(settings: Settings, since_ms: int, timeout: float,
         parts = meta.topics[settings.events_topic].partitions
         # the end offsets first: a partition with nothing since `since_ms` yet answers -1
         # (the end *when fetching starts*), which would skip events written in between
-        ends = bus.end_offsets(consumer, settings.events_topic, parts)
+        ends = kafka_topics.end_offsets(consumer, settings.events_topic, parts)
         start = [TopicPartition(settings.events_topic, p, since_ms) for p in parts]
         found = consumer.offsets_for_times(start, timeout=10)
         consumer.assign([tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, ends[tp.partition])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from orchestrator.adapters import bus, client, config, stack
+from orchestrator.adapters import client, config, kafka_topics, stack
 from orchestrator.core import actors, exitcodes, schemas
 from orchestrator.entrypoints import demo as demo_run
 from orchestrator.entrypoints.control_cli import approval_app, project_app
@@ -103,7 +103,7 @@ def fail(message: str) -> None:
 def topics_create() -> None:
     """Create the event log, ingestion, dead-letter and changelog topics (idempotent)."""
 
-    created = bus.provision(config.load(), changelogs=True)
+    created = kafka_topics.provision(config.load(), changelogs=True)
     typer.echo(f"created: {', '.join(created) or 'nothing (all exist)'}")
 
 
@@ -199,7 +199,7 @@ def demo(
         stack.up(settings)
     except stack.StackError as exc:
         fail(str(exc))
-    bus.provision(settings)  # before any service starts: each one checks its topics at start
+    kafka_topics.provision(settings)  # before any service starts: each one checks its topics at start
     fleet = demo_run.Fleet(settings)
     try:
         demo_run.start_actors(fleet)

@@ -1,7 +1,7 @@
 """Dead letters: list what the services could not decode or process, and re-drive it.
 
 A dead letter is the original value (and key) with Spring Kafka's `kafka_dlt-*` headers
-(bus.dead_letter_headers). Every consumer group that fails on a record dead-letters it, so
+(dead_letters.dead_letter_headers). Every consumer group that fails on a record dead-letters it, so
 one poison record on the events topic shows up once per actor service; `replay` re-drives
 each original record (topic, partition, offset) once, to its original topic, with its
 original key and headers.
@@ -18,7 +18,7 @@ from typing import Any
 import typer
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator.adapters import bus, config
+from orchestrator.adapters import bus, config, dead_letters
 from orchestrator.adapters.config import Settings
 from orchestrator.core import exitcodes
 
@@ -84,7 +84,7 @@ def read(settings: Settings, timeout: float = 10.0) -> list[DeadLetter]:
 
 def _letter(msg: Any) -> DeadLetter:
     headers = list(msg.headers() or [])
-    info = bus.read_dead_letter_headers(headers)
+    info = dead_letters.read_dead_letter_headers(headers)
     ts = msg.timestamp()[1] if msg.timestamp() else 0
     return DeadLetter(
         offset=int(msg.offset() or 0), timestamp_ms=int(ts),

@@ -15,7 +15,7 @@ import time
 
 from confluent_kafka import KafkaError, Message, TopicPartition
 
-from orchestrator.adapters import bus
+from orchestrator.adapters import dead_letters, kafka_topics
 from orchestrator.core import codec
 from orchestrator.shell import clients, clock, commit, intake, rebalance, workers
 from orchestrator.shell.headers import read_headers
@@ -155,7 +155,7 @@ class Loop:
     def dead_letter(self, msg: Message, headers: dict[str, bytes], error: BaseException) -> None:
         p = self.parts
         log.warning("dead-lettering %s[%s]@%s: %s", msg.topic(), msg.partition(), msg.offset(), error)
-        extra = bus.dead_letter_headers(msg.topic() or "", msg.partition() or 0, msg.offset() or 0,
+        extra = dead_letters.dead_letter_headers(msg.topic() or "", msg.partition() or 0, msg.offset() or 0,
                                         error, p.group)
         self.pending.records.append((p.settings.dlq_topic, msg.key(), msg.value(),
                                      [*headers.items(), *extra], -1))
@@ -164,7 +164,7 @@ class Loop:
 
     def ends(self) -> dict[int, int]:
         """The end offset of each partition held, asked of the broker."""
-        return bus.end_offsets(self.consumer, self.parts.topic, list(self.positions), timeout=2.0)
+        return kafka_topics.end_offsets(self.consumer, self.parts.topic, list(self.positions), timeout=2.0)
 
     def _wait(self) -> float:
         """How long the next poll may block: results, ticks and lazy commits must not wait."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from orchestrator.adapters import bus, wire
+from orchestrator.adapters import bus, kafka_topics, wire
 from orchestrator.core import codec
 from orchestrator.shell.headers import read_headers
 from orchestrator.shell.parts import Parts
@@ -65,7 +65,7 @@ def read_to_end(parts: Parts, topic: str, partitions: list[int]) -> dict[int, di
     reader = _reader(parts)
     latest: dict[int, dict[bytes, bytes | None]] = {p: {} for p in partitions}
     try:
-        ends = bus.end_offsets(reader, topic, partitions, TIMEOUT_S)
+        ends = kafka_topics.end_offsets(reader, topic, partitions, TIMEOUT_S)
         todo = {p for p in partitions if ends[p] > 0}
         reader.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in todo])
         deadline = time.monotonic() + TIMEOUT_S

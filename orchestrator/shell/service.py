@@ -10,7 +10,7 @@ import logging
 import signal
 import sys
 
-from orchestrator.adapters import bus, health
+from orchestrator.adapters import health, kafka_topics
 from orchestrator.adapters.config import Settings
 from orchestrator.core import exitcodes
 from orchestrator.shell.loop import Loop
@@ -47,13 +47,14 @@ def run(defn: ActorDef, area: str, settings: Settings) -> None:
 
 def ensure_changelog(parts: Parts) -> None:
     """The changelog exists with as many partitions as the input topic (created if missing)."""
-    admin_meta = bus.partitions(parts.settings, [parts.topic, parts.changelog])
+    admin_meta = kafka_topics.partitions(parts.settings, [parts.topic, parts.changelog])
     inputs = admin_meta.get(parts.topic)
     if not inputs:
         raise SystemExit(f"topic {parts.topic} does not exist: run `orchestrator topics create`")
     found = admin_meta.get(parts.changelog)
     if found is None:
-        bus.create_topics(parts.settings, [bus.changelog_spec(parts.settings, parts.changelog, inputs)])
+        spec = kafka_topics.changelog_spec(parts.settings, parts.changelog, inputs)
+        kafka_topics.create_topics(parts.settings, [spec])
     elif found != inputs:
         raise SystemExit(f"{parts.changelog} has {found} partitions, {parts.topic} {inputs}: "
                          "a changelog must be partition-aligned with its input")

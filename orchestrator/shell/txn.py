@@ -20,7 +20,7 @@ from typing import Any
 
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, Producer, TopicPartition
 
-from orchestrator.adapters import bus
+from orchestrator.adapters import bus, kafka_topics
 from orchestrator.adapters.config import Settings
 from orchestrator.shell.workers import Result
 
@@ -63,7 +63,7 @@ class Transactions:
             # CONCURRENT_TRANSACTIONS right after a commit: ask again soon, and never back off far
             "retry.backoff.ms": 5, "retry.backoff.max.ms": 50,
             "compression.type": "lz4",
-            "message.max.bytes": bus.CHANGELOG_RECORD_BYTES + 64 * 1024,
+            "message.max.bytes": kafka_topics.CHANGELOG_RECORD_BYTES + 64 * 1024,
             **extra,
         }))
         self.bounded = Bounded()

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from orchestrator.adapters import bus, config, health
+from orchestrator.adapters import bus, config, dead_letters, health, kafka_topics
 from orchestrator.adapters.config import Settings
 from orchestrator.core import codec
 from services.projections import views, writes
@@ -50,8 +50,8 @@ def high_watermarks(settings: Settings, timeout: float = 30.0) -> dict[int, int]
     """The end offset of every partition (retried while a new topic's leaders settle)."""
     consumer = Consumer(bus.consumer_config(settings, f"projector-probe-{uuid.uuid4()}"))
     try:
-        return bus.end_offsets(consumer, settings.events_topic, _partitions(consumer, settings.events_topic),
-                               timeout)
+        topic = settings.events_topic
+        return kafka_topics.end_offsets(consumer, topic, _partitions(consumer, topic), timeout)
     finally:
         consumer.close()
 
@@ -65,7 +65,7 @@ def letterer(settings: Settings) -> Letters:
     def send(poison: list[tuple[Record, str]]) -> None:
         for r, reason in poison:
             log.warning("dead-lettering %s[%d]@%d: %s", settings.events_topic, r.partition, r.offset, reason)
-            headers = [*(r.headers or []), *bus.dead_letter_headers(
+            headers = [*(r.headers or []), *dead_letters.dead_letter_headers(
                 settings.events_topic, r.partition, r.offset, codec.DecodeError(reason), group)]
             producer.produce(settings.dlq_topic, r.value, r.key, headers=headers)  # type: ignore[arg-type]
         if producer.flush(30):

@@ -19,7 +19,7 @@ import psycopg
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 from psycopg.rows import dict_row
 
-from orchestrator.adapters import bus, wire
+from orchestrator.adapters import bus, kafka_topics, wire
 from orchestrator.adapters.config import Settings
 from orchestrator.core import codec
 from orchestrator.core.envelope import Actor, Event, derive_id
@@ -95,7 +95,7 @@ def log_rows(settings: Settings, project_id: str, timeout: float = 30.0) -> list
     topic = settings.events_topic
     try:
         parts = sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
-        ends = bus.end_offsets(consumer, topic, parts, timeout)
+        ends = kafka_topics.end_offsets(consumer, topic, parts, timeout)
         consumer.assign([TopicPartition(topic, p, 0) for p in parts if ends.get(p, 0) > 0])
         found: dict[int, list[tuple[int, dict[str, Any]]]] = {p: [] for p in parts}
         left = {p for p in parts if ends.get(p, 0) > 0}

@@ -12,6 +12,7 @@ from confluent_kafka import Consumer, Producer
 
 from orchestrator.adapters import bus, client
 from orchestrator.adapters.config import Settings
+from orchestrator.adapters.dead_letters import read_dead_letter_headers
 from orchestrator.core.envelope import Actor, Event
 from orchestrator.core.events import Module, Policy, ProjectCreated, Requirement, Role
 from orchestrator.entrypoints import demo
@@ -36,7 +37,7 @@ def dead_letters(settings: Settings, count: int, timeout: float = 60) -> list[di
         while len(found) < count and time.monotonic() < deadline:
             msg = consumer.poll(0.5)
             if msg is not None and not msg.error():
-                found.append(bus.read_dead_letter_headers(msg.headers()))
+                found.append(read_dead_letter_headers(msg.headers()))
     finally:
         consumer.close()
     return found

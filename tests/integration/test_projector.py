@@ -15,7 +15,7 @@ import httpx
 import psycopg
 import pytest
 
-from orchestrator.adapters import bus
+from orchestrator.adapters import bus, kafka_topics
 from orchestrator.adapters.config import Settings
 from orchestrator.core.envelope import Actor, ArtifactRef, Event
 from orchestrator.core.events import (
@@ -128,7 +128,7 @@ def publish(settings: Settings, events: list[Event]) -> None:
 @pytest.fixture
 def schema(settings: Settings) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:10]}"
-    bus.provision(settings)
+    kafka_topics.provision(settings)
     yield name
     with psycopg.connect(settings.dsn, autocommit=True) as conn:
         for (found,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",

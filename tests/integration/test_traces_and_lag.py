@@ -12,7 +12,7 @@ import httpx
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from orchestrator.adapters import bus
+from orchestrator.adapters import bus, kafka_topics
 from orchestrator.adapters.config import Settings
 from orchestrator.core import codec, traceids
 from orchestrator.core.envelope import Event
@@ -30,7 +30,7 @@ def everything(settings: Settings, topic: str) -> list[tuple[Event, dict[str, by
     consumer = Consumer(bus.consumer_config(settings, f"read-{uuid.uuid4()}"))
     try:
         parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-        ends = bus.end_offsets(consumer, topic, parts)
+        ends = kafka_topics.end_offsets(consumer, topic, parts)
         consumer.assign([TopicPartition(topic, p, 0) for p in parts])
         out, left = [], {p for p, end in ends.items() if end > 0}
         deadline = time.monotonic() + 60

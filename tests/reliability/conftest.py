@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.adapters import bus
+from orchestrator.adapters import kafka_topics
 from orchestrator.adapters import stack as local_stack
 from orchestrator.adapters.config import Settings
 from orchestrator.entrypoints import demo
@@ -97,7 +97,7 @@ def projection_schema(settings: Settings) -> str:
 @pytest.fixture
 def rel_settings(settings: Settings) -> Settings:
     s = isolated(settings)
-    bus.provision(s)
+    kafka_topics.provision(s)
     return s
 
 

@@ -23,7 +23,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from orchestrator.adapters import bus, client
+from orchestrator.adapters import bus, client, kafka_topics
 from orchestrator.adapters.config import Settings
 from orchestrator.adapters.stack import kafka
 from orchestrator.adapters.stack.kafka_config import cluster_id, write_config
@@ -57,7 +57,7 @@ def proxied() -> Iterator[tuple[Settings, harness.CuttingProxy]]:
     try:
         settings = Settings(kafka_bootstrap=f"127.0.0.1:{proxy.port}",
                             topic_prefix=f"amb-{uuid.uuid4().hex[:8]}", run_dir=home)
-        bus.provision(settings)
+        kafka_topics.provision(settings)
         yield settings, proxy
     finally:
         terminate(proc.pid, kafka.MARKER, timeout=20)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from orchestrator.adapters import acls, bus
+from orchestrator.adapters import acls, kafka_topics
 from orchestrator.adapters.bus import client_config
 from orchestrator.adapters.config import Settings
 from orchestrator.adapters.stack import kafka, kafka_secure, postgres
@@ -102,7 +102,7 @@ def secure_up(settings: Settings) -> dict[str, Any]:
     # ORCH_PRINCIPAL_TENANTS since the storage was formatted exists from now on too
     words = kafka_secure.passwords(home, list(acls.tenant_principals(settings)))
     kafka_secure.add_users(admin, words, sorted(set(words) - {acls.ADMIN}))
-    bus.provision(admin, changelogs=True)
+    kafka_topics.provision(admin, changelogs=True)
     return {**prev, "acls": kafka_secure.apply_acls(admin)}
 
 
