@@ -243,7 +243,7 @@ def claim(
     task = state.tasks.get(task_id)
     spec = task.spec if task is not None else trigger.payload
     if state.paused or state.cancelled or held(state, getattr(spec, "area", None)):
-        return []  # the trigger waits among the task's triggers until the project resumes
+        return []  # the trigger waits among the task's triggers until the project (module) resumes
     if task is not None and (not claimable(task, attempt, round) or busy(task, attempt)):
         return []
     if not isinstance(spec, TaskAssigned):
