@@ -66,6 +66,9 @@ ENTRIES: tuple[Entry, ...] = (
     Entry("approval.granted", e.ApprovalGranted, "client"),
     Entry("approval.rejected", e.ApprovalRejected, "client"),
     Entry("task.reassigned", e.TaskReassigned, "client"),
+    Entry("module.paused", e.ModulePaused, "client"),
+    Entry("module.resumed", e.ModuleResumed, "client"),
+    Entry("module.cancelled", e.ModuleCancelled, "client"),
 )
 
 WORKER_ROLES = frozenset({e.Role.DEV, e.Role.QA, e.Role.DEVOPS})

@@ -1,6 +1,6 @@
 """An operator's controls: the events, and when each is allowed.
 
-Pause, resume and cancel a project; grant or reject an approval; hand a task to another
+Pause, resume and cancel a project or one of its modules; grant or reject an approval; hand a task to another
 executor. The operator's word is a fact on the log (emitter `client`): the API and the CLI
 build the event here, after checking the status in the read model, and produce it keyed by
 the project, stamped with the time they pass in. Every actor treats a repeat as nothing
@@ -18,6 +18,9 @@ from orchestrator.core.events import (
     ApprovalGranted,
     ApprovalRejected,
     Executor,
+    ModuleCancelled,
+    ModulePaused,
+    ModuleResumed,
     ProjectCancelled,
     ProjectPaused,
     ProjectResumed,
@@ -46,6 +49,31 @@ def event(action: str, project_id: str, request_id: str, status: str, reason: st
     if status not in ALLOWED[action]:
         raise Refused(f"cannot {action} project {project_id}: it is {status}")
     return _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, f"project.{action}")
+
+
+MODULE_ACTIONS: dict[str, type[ModulePaused | ModuleResumed | ModuleCancelled]] = {
+    "pause": ModulePaused, "resume": ModuleResumed, "cancel": ModuleCancelled}
+# the module statuses (read model) each action may start from; its project must be live
+MODULE_ALLOWED = {
+    "pause": {"planned", "resumed"},
+    "resume": {"paused"},
+    "cancel": {"planned", "paused", "resumed"},
+}
+
+
+def module_event(action: str, module: Mapping[str, Any], reason: str = "", who: str = "operator",
+                 *, now_ms: int) -> Event:
+    """`module.paused|resumed|cancelled` of a module as the read model has it
+    (`views.MODULE_CONTROL`), if its status allows it and its project is still going."""
+    if action not in MODULE_ACTIONS:
+        raise Refused(f"unknown action {action!r}; known: {', '.join(MODULE_ACTIONS)}")
+    pid, area = module["project_id"], module["area"]
+    if module["project_status"] not in LIVE:
+        raise Refused(f"cannot {action} module {area} of {pid}: the project is {module['project_status']}")
+    if module["status"] not in MODULE_ALLOWED[action]:
+        raise Refused(f"cannot {action} module {area} of {pid}: it is {module['status']}")
+    return _said(pid, module["request_id"], MODULE_ACTIONS[action](area, reason), who, now_ms,
+                 f"module.{action}", area)
 
 
 def _said(project_id: str, request_id: str, payload: Payload, who: str, at: int,

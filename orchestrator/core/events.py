@@ -443,6 +443,28 @@ class ProjectCancelled:
 
 
 @dataclass(frozen=True)
+class ModulePaused:
+    """An operator paused one module: its tasks claim nothing new, its clocks stop."""
+
+    area: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ModuleResumed:
+    area: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ModuleCancelled:
+    """An operator cancelled one module: the PM cancels its open tasks and blocks it."""
+
+    area: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ApprovalRequested:
     """A worker holds the work `gate` names until a person grants it (docs/flow.md)."""
 
@@ -525,5 +547,6 @@ Payload = (
     | TaskCancelled | MonitorAlert | PmEscalated | CtoDecided | ModuleCompleted
     | ModuleBlocked | ProjectCompleted | ProjectBlocked | ProjectPaused | ProjectResumed
     | ProjectCancelled | ProjectSealed | TaskUsage | RoleHired | RoleReleased | ApprovalRequested
-    | ApprovalGranted | ApprovalRejected | TaskReassigned
+    | ApprovalGranted | ApprovalRejected | TaskReassigned | ModulePaused | ModuleResumed
+    | ModuleCancelled
 )

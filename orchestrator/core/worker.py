@@ -23,6 +23,8 @@ from orchestrator.core.events import (
     Executor,
     ModuleBlocked,
     ModuleCompleted,
+    ModulePaused,
+    ModuleResumed,
     ProjectCancelled,
     ProjectPaused,
     ProjectResumed,
@@ -130,6 +132,7 @@ class State:
     tasks: dict[str, Task] = field(default_factory=dict)
     ended: frozenset[str] = frozenset()  # areas whose module completed or was blocked
     paused: bool = False  # the project is paused: triggers wait, nothing new is claimed
+    paused_areas: frozenset[str] = frozenset()  # modules paused on their own: the same, per area
     cancelled: bool = False  # the project is cancelled: every run stops, nothing is left
 
 
@@ -146,7 +149,7 @@ def interests(trigger: type[Trigger], results: tuple[type[Result], ...]) -> froz
     return frozenset({TaskAssigned, trigger, TaskStarted, TaskCancelled, *results,
                       ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed,
                       ProjectCancelled, ApprovalRequested, ApprovalGranted, ApprovalRejected,
-                      TaskReassigned})
+                      TaskReassigned, ModulePaused, ModuleResumed})
 
 
 def evolve(state: State, event: Event, trigger: type[Trigger], results: tuple[type[Result], ...]) -> State:
@@ -159,6 +162,10 @@ def evolve(state: State, event: Event, trigger: type[Trigger], results: tuple[ty
             return replace(state, paused=True)
         case ProjectResumed():
             return replace(state, paused=False)
+        case ModulePaused(area=area) if area not in state.ended:
+            return replace(state, paused_areas=state.paused_areas | {area})
+        case ModuleResumed(area=area):
+            return replace(state, paused_areas=state.paused_areas - {area})
         case ProjectCancelled():
             return replace(state, tasks={}, cancelled=True)
         case TaskAssigned():
@@ -172,7 +179,8 @@ def evolve(state: State, event: Event, trigger: type[Trigger], results: tuple[ty
             return state
         case ModuleCompleted() | ModuleBlocked():
             tasks = {tid: t for tid, t in state.tasks.items() if t.spec.area != p.area}
-            return replace(state, tasks=tasks, ended=state.ended | {p.area})
+            return replace(state, tasks=tasks, ended=state.ended | {p.area},
+                           paused_areas=state.paused_areas - {p.area})
         case TaskStarted() if p.task_id in state.tasks:
             task = state.tasks[p.task_id]
             task = replace(task, max_round=max(task.max_round, p.round))
@@ -233,11 +241,11 @@ def claim(
     partial deployment is carried out before the total one, never dropped mid-way.
     """
     task = state.tasks.get(task_id)
-    if state.paused or state.cancelled:
-        return []  # the trigger waits among the task's triggers until the project resumes
+    spec = task.spec if task is not None else trigger.payload
+    if state.paused or state.cancelled or held(state, getattr(spec, "area", None)):
+        return []  # the trigger waits among the task's triggers until the project (module) resumes
     if task is not None and (not claimable(task, attempt, round) or busy(task, attempt)):
         return []
-    spec = task.spec if task is not None else trigger.payload
     if not isinstance(spec, TaskAssigned):
         return []
     return _claim_or_ask(state, task or Task(spec), trigger, attempt, round)
@@ -299,7 +307,7 @@ def next_claim(state: State, started: Event, trigger: type[Trigger]) -> list[Eve
     """After the result of `started`: the claim of the newest trigger that waited for it."""
     task = state.tasks.get(_task_id(started))
     attempt, round = _key(started)
-    if task is None or state.paused:
+    if task is None or state.paused or held(state, task.spec.area):
         return []
     waiting = [t for t in task.triggers.values() if isinstance(t.payload, trigger)
                and t.payload.attempt == attempt and t.payload.round > round
@@ -316,15 +324,20 @@ def operated(state: State, event: Event, kinds: tuple[type, ...]) -> list[Event]
     """An operator's word to a worker: what it claims, every role alike.
 
     `kinds` are the trigger types that claim for this role (Dev: its assignment and
-    reworks): on `project.resumed` every idle task claims the newest that waited, on
-    `approval.granted` the task it opened does.
+    reworks): on `project.resumed` every idle task claims the newest that waited (but for
+    the modules still paused on their own), on `module.resumed` every idle task of that
+    module does unless the project is paused, on `approval.granted` the task it opened does.
     """
     if state.cancelled:
         return []
     match event.payload:
         case ProjectResumed() if state.paused:
-            return resume_claims(state, kinds)
-        case ApprovalGranted(task_id=tid) as p if _asked(state, tid, p.gate) and not state.paused:
+            return resume_claims(replace(state, paused=False), kinds)
+        case ModuleResumed(area=area) if area in state.paused_areas and not state.paused:
+            return resume_claims(replace(state, paused_areas=state.paused_areas - {area}), kinds)
+        case ApprovalGranted(task_id=tid) as p if _asked(state, tid, p.gate) and not (
+            state.paused or held(state, p.area)
+        ):
             return resume_claims(_put(state, _gate(state.tasks[tid], p)), kinds, tid)
         case TaskReassigned() as p:
             return hand_off(state, event, p)
@@ -341,6 +354,8 @@ def resume_claims(state: State, kinds: tuple[type, ...], only: str | None = None
     for tid, task in sorted(state.tasks.items()):
         if isinstance(task.phase, Claimed | Cancelled) or only not in (None, tid):
             continue
+        if held(state, task.spec.area):
+            continue  # its module is still paused on its own
         waiting = [t for t in task.triggers.values() if isinstance(t.payload, kinds)
                    and getattr(t.payload, "attempt", None) == task.spec.attempt]
         if not waiting:
@@ -368,6 +383,11 @@ def hand_off(state: State, event: Event, p: TaskReassigned) -> list[Event]:
     spec, round = task.spec, task.max_round + 1
     started = TaskStarted(spec.task_id, spec.area, state.me.role, spec.attempt, round, spec.lease_ms)
     return [follow(event, started, state.me, spec.task_id, spec.attempt, round)]
+
+
+def held(state: State, area: str | None) -> bool:
+    """The module of `area` is paused on its own: its triggers wait, as a paused project's do."""
+    return area is not None and area in state.paused_areas
 
 
 def claimable(task: Task, attempt: int, round: int) -> bool:

@@ -1,4 +1,5 @@
-"""An operator's controls from the shell: `orchestrator project pause|resume|cancel PROJECT`,
+"""An operator's controls from the shell: `orchestrator project pause|resume|cancel PROJECT
+[--module AREA]`,
 `orchestrator approval list|grant|reject`, `orchestrator task reassign TASK --executor KIND`."""
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from services.projections import views
 project_app = typer.Typer(no_args_is_help=True, help="Pause, resume or cancel a project.")
 approval_app = typer.Typer(no_args_is_help=True, help="The approvals the policy asks for.")
 ReasonOpt = typer.Option("", "--reason", help="why (kept in the event)")
+ModuleOpt = typer.Option(None, "--module", help="act on this module (area) only")
 
 
-def _publish(read: str | None, key: str, what: str, build: Callable[[dict[str, Any]], Event]) -> None:
-    """Check `key`'s row in the read model (`read`: one JSON row), build the event, produce it."""
+def _publish(read: str | None, key: str, what: str, build: Callable[[dict[str, Any]], Event],
+             *more: str) -> None:
+    """Check `key`'s row in the read model (`read`: one JSON row, keyed by `key` and `more`),
+    build the event, produce it."""
 
     with database() as conn:
-        row = views.fetch(conn, read or views.PROJECT_CONTROL, [key, None])
+        row = views.fetch(conn, read or views.PROJECT_CONTROL, [key, *more, None])
     if row is None:
         fail(f"no {what} {key}")
         return
@@ -42,28 +46,35 @@ def _publish(read: str | None, key: str, what: str, build: Callable[[dict[str, A
     typer.echo(f"{key}: {event.type} ({event.event_id})")
 
 
-def _act(action: str, project: str, reason: str) -> None:
+def _act(action: str, project: str, reason: str, module: str | None) -> None:
 
+    if module is not None:
+        _publish(views.MODULE_CONTROL, project, f"module {module} in project",
+                 lambda row: control.module_event(action, row, reason, who="cli", now_ms=now_ms()),
+                 module)
+        return
     _publish(None, project, "project", lambda row: control.event(
         action, project, row["request_id"], row["status"], reason, who="cli", now_ms=now_ms()))
 
 
 @project_app.command("pause")
-def pause(project: str, reason: str = ReasonOpt) -> None:
-    """Nothing new is claimed; running tasks finish; the Monitor's clocks stop."""
-    _act("pause", project, reason)
+def pause(project: str, reason: str = ReasonOpt, module: str | None = ModuleOpt) -> None:
+    """Nothing new is claimed (of the module's tasks with --module); running tasks finish;
+    the Monitor's clocks stop."""
+    _act("pause", project, reason, module)
 
 
 @project_app.command("resume")
-def resume(project: str, reason: str = ReasonOpt) -> None:
+def resume(project: str, reason: str = ReasonOpt, module: str | None = ModuleOpt) -> None:
     """Claims go on; deadlines extended by the time paused."""
-    _act("resume", project, reason)
+    _act("resume", project, reason, module)
 
 
 @project_app.command("cancel")
-def cancel(project: str, reason: str = ReasonOpt) -> None:
-    """Running tasks are cancelled (a command's process group killed); the project ends."""
-    _act("cancel", project, reason)
+def cancel(project: str, reason: str = ReasonOpt, module: str | None = ModuleOpt) -> None:
+    """Running tasks are cancelled (a command's process group killed); the project ends (with
+    --module: that module ends blocked, the others go on and the project ends blocked)."""
+    _act("cancel", project, reason, module)
 
 
 @approval_app.command("list")

@@ -56,6 +56,7 @@ class Executions:
         self.outbox = outbox
         self.limit = settings.worker_concurrency
         self.running: dict[str, tuple[str, int, concurrent.futures.Future[None]]] = {}
+        self.runs: dict[str, executors.Run] = {}  # by claim: marked stopped before a cancel
         self.loop = asyncio.new_event_loop()
         self.slots = asyncio.Semaphore(self.limit)
         threading.Thread(target=self.loop.run_forever, daemon=True, name="executions").start()
@@ -69,16 +70,20 @@ class Executions:
         wanted = {c.event_id for c in claims}
         for claim_id, (k, _, future) in list(self.running.items()):
             if k == key and claim_id not in wanted:
+                if (run := self.runs.pop(claim_id, None)) is not None:
+                    run.stopped = True  # for good: an executor may tell its agent (executors.stopped)
                 future.cancel()
                 del self.running[claim_id]
         for claim in claims:
             if claim.event_id not in self.running:
-                coroutine = self._execute(key, claim, work_of(claim))
+                run = self.runs[claim.event_id] = executors.Run()
+                coroutine = self._execute(key, claim, work_of(claim), run)
                 future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
                 self.running[claim.event_id] = (key, partition, future)
 
     def finished(self, claim_id: str) -> None:
         self.running.pop(claim_id, None)
+        self.runs.pop(claim_id, None)
 
     def forget(self, partitions: set[int]) -> None:
         """Cancel the runs of partitions this instance lost: their new owner resumes them."""
@@ -86,12 +91,14 @@ class Executions:
             if partition in partitions:
                 future.cancel()
                 del self.running[claim_id]
+                self.runs.pop(claim_id, None)
 
     def close(self) -> None:
         self.forget({p for _, p, _ in self.running.values()})
         self.loop.call_soon_threadsafe(self.loop.stop)
 
-    async def _execute(self, key: str, started: Event, work: Work) -> None:
+    async def _execute(self, key: str, started: Event, work: Work, run: executors.Run) -> None:
+        executors.RUN.set(run)  # this task's own context: the runner reads it when cancelled
         beats = asyncio.create_task(self._heartbeat(key, started))
         began, how = time.monotonic(), "crashed"
         try:

@@ -14,6 +14,7 @@ from orchestrator.core.events import (
     DevopsDeployed,
     DevopsFailed,
     DevopsRequested,
+    ModuleResumed,
     ProjectResumed,
     Scope,
     SmokeFailed,
@@ -43,7 +44,7 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
     if isinstance(event, Event) and not worker.mine(state, event):
         return []
     match event:
-        case Event(payload=ProjectResumed() | ApprovalGranted() | TaskReassigned()):
+        case Event(payload=ProjectResumed() | ModuleResumed() | ApprovalGranted() | TaskReassigned()):
             return worker.operated(state, event, CLAIMS)
         case Event(payload=DevopsRequested() as p) if p.task_id in state.tasks:
             lease = state.tasks[p.task_id].spec.lease_ms

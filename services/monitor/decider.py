@@ -9,6 +9,7 @@ replay changes no sum) is summed per task and per module against `policy.budgets
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from orchestrator.core.envelope import Actor, Event, Tick, follow
@@ -24,7 +25,9 @@ from orchestrator.core.events import (
     DevopsRequested,
     ModuleBlocked,
     ModuleCompleted,
+    ModulePaused,
     ModulePlanned,
+    ModuleResumed,
     MonitorAlert,
     Policy,
     ProjectCancelled,
@@ -130,6 +133,8 @@ class State:
     paused_at: int | None = None  # the project is paused since: every clock stands still
     cancelled: bool = False
     approvals: dict[str, Asked] = field(default_factory=dict)  # unanswered, by approval id
+    # modules paused on their own: since when each one's clocks stand still
+    paused_areas: dict[str, int] = field(default_factory=dict)
 
 
 interests = frozenset({
@@ -137,7 +142,7 @@ interests = frozenset({
     DevopsRequested, TaskReworkRequested, TaskCompleted, TaskFailed, QaPassed, QaFailed,
     DevopsFailed, SmokePassed, SmokeFailed, TaskVerified, TaskCancelled, MonitorAlert,
     ModuleCompleted, ModuleBlocked, ProjectPaused, ProjectResumed, ProjectCancelled, TaskUsage,
-    ApprovalRequested, ApprovalGranted, ApprovalRejected,
+    ApprovalRequested, ApprovalGranted, ApprovalRejected, ModulePaused, ModuleResumed,
 })
 
 
@@ -156,7 +161,7 @@ def due(state: State) -> int | None:
         return None  # paused: no clock runs
     found = [at for track in state.tasks.values() if not _held(state, track) for at in _due_times(track)]
     found += [a.since + a.request.deadline_ms for a in state.approvals.values()
-              if not _approval_alerted(state, a)]
+              if not _approval_alerted(state, a) and a.request.area not in state.paused_areas]
     return min(found, default=None)
 
 
@@ -214,6 +219,10 @@ def evolve(state: State, event: Event) -> State:
             return replace(state, paused_at=t)
         case ProjectResumed() if state.paused_at is not None:
             return _resumed(state, state.paused_at, t)
+        case ModulePaused(area=area) if _mine(state, event) and area not in state.paused_areas:
+            return replace(state, paused_areas={**state.paused_areas, area: t})
+        case ModuleResumed(area=area) if _mine(state, event) and area in state.paused_areas:
+            return _module_resumed(state, area, t)
         case ProjectCancelled():
             return replace(state, tasks={}, cancelled=True, approvals={})
         case _:
@@ -222,18 +231,38 @@ def evolve(state: State, event: Event) -> State:
 
 def _resumed(state: State, paused_at: int, now: int) -> State:
     """Deadlines move on by the time paused (since the trigger, if it came while paused);
-    leases start afresh, since nothing could beat in between claims."""
+    leases start afresh, since nothing could beat in between claims.
+
+    A module still paused on its own keeps its clocks stopped: its stop now counts from the
+    earlier of the two pauses, and its own resume moves its deadlines on."""
+    held = {a: min(since, paused_at) for a, since in state.paused_areas.items()}
+    state = _shifted(state, lambda area: area not in held, paused_at, now)
+    return replace(state, paused_at=None, paused_areas=held)
+
+
+def _module_resumed(state: State, area: str, now: int) -> State:
+    """One module's clocks go on: its deadlines move on by the time it was paused; while
+    the project is still paused, only up to the project's pause (the project's resume
+    moves them on from there)."""
+    until = now if state.paused_at is None else max(state.paused_at, state.paused_areas[area])
+    state = _shifted(state, lambda a: a == area, state.paused_areas[area], until)
+    return replace(state, paused_areas={a: s for a, s in state.paused_areas.items() if a != area})
+
+
+def _shifted(state: State, which: Callable[[str], bool], stopped_at: int, now: int) -> State:
+    """The running clocks of the areas `which` selects, moved on by the time they stood
+    still between `stopped_at` (or their trigger, if later) and `now`; leases start afresh."""
     tasks = {}
     for tid, track in state.tasks.items():
-        if isinstance(track.phase, Running):
+        if isinstance(track.phase, Running) and which(track.spec.area):
             r = track.phase
-            since = r.since + (now - max(r.since, paused_at))
+            since = r.since + max(0, now - max(r.since, stopped_at))
             beat = None if r.beat is None else max(r.beat, now)
             track = replace(track, phase=replace(r, since=since, beat=beat))
         tasks[tid] = track
-    approvals = {i: replace(a, since=a.since + now - max(a.since, paused_at))
-                 for i, a in state.approvals.items()}
-    return replace(state, tasks=tasks, paused_at=None, approvals=approvals)
+    approvals = {i: replace(a, since=a.since + max(0, now - max(a.since, stopped_at)))
+                 if which(a.request.area) else a for i, a in state.approvals.items()}
+    return replace(state, tasks=tasks, approvals=approvals)
 
 
 def _evolve_task(state: State, event: Event, t: int) -> State:
@@ -242,8 +271,9 @@ def _evolve_task(state: State, event: Event, t: int) -> State:
             tasks = {tid: track for tid, track in state.tasks.items() if track.spec.area != p.area}
             spent = {run: s for run, s in state.spent.items() if run[0] != p.area}
             approvals = {i: a for i, a in state.approvals.items() if a.request.area != p.area}
+            paused = {a: since for a, since in state.paused_areas.items() if a != p.area}
             return replace(state, tasks=tasks, spent=spent, ended=state.ended | {p.area},
-                           approvals=approvals)
+                           approvals=approvals, paused_areas=paused)
         case ApprovalRequested() as p if p.task_id in state.tasks and p.approval_id not in state.approvals:
             return replace(state, approvals={**state.approvals, p.approval_id: Asked(t, event, p)})
         case ApprovalGranted() | ApprovalRejected() as p if p.approval_id in state.approvals:
@@ -366,6 +396,8 @@ def _approval_timers(state: State, now: int) -> list[Event]:
     """An approval unanswered past its deadline: one `approval_overdue` alert (the PM waits)."""
     out = []
     for aid, asked in sorted(state.approvals.items()):
+        if asked.request.area in state.paused_areas:
+            continue  # its module is paused: the deadline stands still
         r, waited = asked.request, now - asked.since
         if waited >= r.deadline_ms and not _approval_alerted(state, asked):
             text = f"approval {aid} ({r.gate}) unanswered {waited} ms after it was asked"
@@ -377,8 +409,10 @@ def _approval_timers(state: State, now: int) -> list[Event]:
 
 
 def _held(state: State, track: Track) -> bool:
-    """Waiting for a person's approval: the task's own clocks stand still meanwhile."""
-    return any(a.request.task_id == track.spec.task_id for a in state.approvals.values())
+    """Waiting for a person's approval, or its module paused on its own: the task's own
+    clocks stand still meanwhile."""
+    return track.spec.area in state.paused_areas or any(
+        a.request.task_id == track.spec.task_id for a in state.approvals.values())
 
 
 def _approval_alerted(state: State, asked: Asked) -> bool:

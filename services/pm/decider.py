@@ -22,6 +22,7 @@ from orchestrator.core.events import (
     Decision,
     Executor,
     ModuleBlocked,
+    ModuleCancelled,
     ModuleCompleted,
     ModulePlanned,
     MonitorAlert,
@@ -85,6 +86,7 @@ class State:
 interests = frozenset({
     ModulePlanned, TaskAssigned, PmEscalated, TaskVerified, TaskCancelled, ModuleCompleted,
     ModuleBlocked, MonitorAlert, CtoDecided, ProjectCancelled, ApprovalRejected, TaskReassigned,
+    ModuleCancelled,
 })
 
 
@@ -153,6 +155,10 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
             return _apply(state.me, event, module, ruling)
         case Event(payload=ProjectCancelled(reason=reason)):
             return _cancel_all(state, event, reason)
+        case Event(payload=ModuleCancelled(area=area, reason=reason)) if (module := _running(state, area)):
+            # the module ends as a blocked one does: the CTO blocks the project, the others go on
+            why = "cancelled by an operator" + (f": {reason}" if reason else "")
+            return _block(state.me, event, module, why, f"module {why}")
         case Event(payload=TaskVerified(area=area, task_id=tid)) if (
             (module := _running(state, area)) and _is_open(module.tasks.get(tid))
         ):

@@ -23,8 +23,11 @@ from orchestrator.core.events import (
     DevopsFailed,
     DevopsRequested,
     ModuleBlocked,
+    ModuleCancelled,
     ModuleCompleted,
+    ModulePaused,
     ModulePlanned,
+    ModuleResumed,
     MonitorAlert,
     ProjectBlocked,
     ProjectCancelled,
@@ -138,8 +141,13 @@ def fold(rows: Rows, event: Event) -> None:
             if module := _module(rows, pid, area, at):
                 module["status"] = "completed"
         case ModuleBlocked(area=area):
-            if module := _module(rows, pid, area, at):
-                module["status"] = "blocked"
+            if (module := _module(rows, pid, area, at)) and module.get("status") != "cancelled":
+                module["status"] = "blocked"  # a cancelled module ends blocked, and says why
+        case ModulePaused(area=area) | ModuleResumed(area=area) | ModuleCancelled(area=area) as control:
+            module = rows.modules.get((pid, area))
+            if module is not None and module.get("status") not in MODULE_ENDED:
+                _module(rows, pid, area, at)
+                module["status"] = CONTROLLED_MODULE[type(control)]
         case TaskAssigned() as p:
             _assign(rows, event, p, at)
             _recount(rows, pid, p.area, at)
@@ -218,6 +226,10 @@ def _project(rows: Rows, pid: str, status: str, at: datetime) -> None:
 
 
 CONTROLLED = {ProjectPaused: "paused", ProjectResumed: "resumed", ProjectCancelled: "cancelled"}
+
+
+CONTROLLED_MODULE = {ModulePaused: "paused", ModuleResumed: "resumed", ModuleCancelled: "cancelled"}
+MODULE_ENDED = ("completed", "blocked", "cancelled")
 
 
 def _control(rows: Rows, pid: str, control: object, at: datetime) -> None:

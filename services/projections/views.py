@@ -170,6 +170,10 @@ PROJECT_ORG = "SELECT " + _agg(
 # checked against (the CLI passes NULL tenants: every one).
 PROJECT_CONTROL = ("SELECT row_to_json(x)::text FROM (SELECT status, request_id FROM projects "
                    f"WHERE project_id = %s AND {SCOPED}) x")
+MODULE_CONTROL = ("SELECT row_to_json(x)::text FROM (SELECT m.project_id, m.area, m.status, "
+                  "p.request_id, p.status AS project_status FROM modules m JOIN projects p "
+                  "USING (project_id) WHERE m.project_id = %s AND m.area = %s "
+                  "AND p.tenant = ANY(coalesce(%s::text[], ARRAY[p.tenant]))) x")
 APPROVAL = ("SELECT row_to_json(x)::text FROM (SELECT a.approval_id, a.project_id, a.request_id, "
             "a.task_id, a.area, a.role, a.gate, a.status, p.status AS project_status FROM approvals a "
             "JOIN projects p USING (project_id) WHERE a.approval_id = %s "

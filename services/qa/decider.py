@@ -11,6 +11,7 @@ from orchestrator.core import worker
 from orchestrator.core.envelope import Event, Tick, follow
 from orchestrator.core.events import (
     ApprovalGranted,
+    ModuleResumed,
     ProjectResumed,
     QaFailed,
     QaPassed,
@@ -42,7 +43,7 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
     if isinstance(event, Event) and not worker.mine(state, event):
         return []
     match event:
-        case Event(payload=ProjectResumed() | ApprovalGranted() | TaskReassigned()):
+        case Event(payload=ProjectResumed() | ModuleResumed() | ApprovalGranted() | TaskReassigned()):
             return worker.operated(state, event, CLAIMS)
         case Event(payload=QaRequested() as p) if p.task_id in state.tasks:
             lease = state.tasks[p.task_id].spec.lease_ms

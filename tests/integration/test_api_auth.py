@@ -46,6 +46,8 @@ ROUTES = {
     ("GET", "/org"): ("read", "/org", 200, 200),
     ("GET", "/projects/{project_id}/org"): ("read", "/projects/auth-1/org", 200, 404),
     ("POST", "/projects/{project_id}/{action}"): ("operate", "/projects/auth-1/pause", 409, 404),
+    ("POST", "/projects/{project_id}/modules/{module}/{action}"): (
+        "operate", "/projects/auth-1/modules/backend/pause", 409, 404),
     ("GET", "/metrics"): ("read", "/metrics", 200, 200),
     ("GET", "/tokens"): ("admin", "/tokens", 200, 200),
     ("POST", "/specs"): ("submit", "/specs?tenant=default", 202, 403),

@@ -157,3 +157,21 @@ def test_a_hand_off_of_an_ended_task_or_to_an_unknown_executor_is_refused(cli) -
     robot = cli("task", "reassign", task, "--executor", "robot")
     assert robot.exit_code == 1 and "unknown executor kind 'robot'" in robot.output
     assert "no task nope" in cli("task", "reassign", "nope", "--executor", "manual").output
+
+
+def test_a_module_is_paused_by_its_area_and_a_repeat_or_an_unknown_module_is_refused(  # type: ignore[no-untyped-def]
+        cli, settings: Settings, schema: str) -> None:  # noqa: F811
+    publish(settings, scenario("shop-mod", request_id="req-mod")[:4])  # planned, nothing ran yet
+    projector.run_until_caught_up(settings, schema)
+    paused = cli("project", "pause", "shop-mod", "--module", "backend", "--reason", "review")
+    assert paused.exit_code == 0, paused.output
+    assert "shop-mod: module.paused" in paused.output
+    projector.run_until_caught_up(settings, schema)
+    shown = json.loads(cli("status", "shop-mod", "--json").output)
+    assert [(m["area"], m["status"]) for m in shown["modules"]] == [("backend", "paused")]
+    again = cli("project", "pause", "shop-mod", "--module", "backend")
+    assert again.exit_code == 1 and "cannot pause module backend of shop-mod: it is paused" in again.output
+    unknown = cli("project", "cancel", "shop-mod", "--module", "mobile")
+    assert unknown.exit_code == 1 and "no module mobile in project shop-mod" in unknown.output
+    ended = cli("project", "pause", "shop-cli", "--module", "backend")
+    assert ended.exit_code == 1 and "the project is completed" in ended.output

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,9 +30,28 @@ from orchestrator.core.envelope import Attachment
 from orchestrator.core.events import EXECUTOR_KINDS, Executor, Role
 from orchestrator.core.worker import Outcome, Work
 
-__all__ = ["Outcome", "Runner", "SimulatedRunner", "Work", "runner_for"]
+__all__ = ["Outcome", "Run", "Runner", "SimulatedRunner", "Work", "runner_for", "stopped"]
 
 KINDS = EXECUTOR_KINDS
+
+
+@dataclass
+class Run:
+    """What the shell says of a run it cancels: `stopped` when the claim is no longer wanted
+    (the task was cancelled, handed over, its module or project ended), not when the
+    partition merely moved (its new owner runs the claim again). Set before the cancel."""
+
+    stopped: bool = False
+
+
+RUN: ContextVar[Run | None] = ContextVar("orchestrator_run", default=None)
+
+
+def stopped() -> bool:
+    """In a runner's `CancelledError` handler: is this run stopped for good? An executor
+    tells its agent to stop only then (the `http` executor's `cancel_url`)."""
+    run = RUN.get()
+    return run is not None and run.stopped
 
 
 class Runner(Protocol):

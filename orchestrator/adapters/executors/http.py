@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from orchestrator.adapters import callbacks
+from orchestrator.adapters import callbacks, executors
 from orchestrator.adapters.config import Settings
 from orchestrator.adapters.executors.manual import await_verdict, outcome_of
 from orchestrator.adapters.executors.workspace import work_json
@@ -24,6 +25,7 @@ from orchestrator.core.envelope import Attachment
 from orchestrator.core.worker import Outcome, Work
 
 MAX_BACKOFF_S = 30.0
+log = logging.getLogger("orchestrator.executors.http")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class HttpRunner:
             retries = int(self.options.get("retries", "4"))
             backoff_s = parse_duration(self.options.get("backoff", "500ms")) / 1000
             wait_ms = parse_duration(self.options.get("wait", "1h"))
+            cancel_s = parse_duration(self.options.get("cancel_timeout", "5s")) / 1000
         except KeyError:
             return Outcome(False, "http executor misconfigured: option `url` is missing")
         except ValueError as exc:
@@ -54,17 +57,40 @@ class HttpRunner:
         retrying = AsyncRetrying(stop=stop_after_attempt(retries + 1), reraise=True,
                                  wait=wait_exponential(multiplier=backoff_s, max=MAX_BACKOFF_S),
                                  retry=retry_if_exception_type(_Retriable))
-        async with httpx.AsyncClient(timeout=timeout_s) as client:
-            try:
-                response: httpx.Response = await retrying(_post, client, url, body, headers)
-            except _Retriable as exc:
-                return Outcome(False, f"agent {url} failed after {retries + 1} tries; last: {exc}")
-        if response.status_code == 200:
-            return _answer(work, response)
-        if response.status_code == 202:
-            return await await_verdict(self.settings, work, wait_ms / 1000, f"agent {url}")
+        try:
+            async with httpx.AsyncClient(timeout=timeout_s) as client:
+                try:
+                    response: httpx.Response = await retrying(_post, client, url, body, headers)
+                except _Retriable as exc:
+                    return Outcome(False, f"agent {url} failed after {retries + 1} tries; last: {exc}")
+            if response.status_code == 200:
+                return _answer(work, response)
+            if response.status_code == 202:
+                return await await_verdict(self.settings, work, wait_ms / 1000, f"agent {url}")
+        except asyncio.CancelledError:
+            cancel_url = self.options.get("cancel_url")
+            if cancel_url and executors.stopped():
+                # in a thread: the run is cancelled, so its own awaits would be too
+                await asyncio.to_thread(tell_cancelled, cancel_url, work, headers, cancel_s)
+            raise
         return Outcome(False, f"agent {url} refused the task (HTTP {response.status_code}: "
                               f"{response.text[:200]}); not retried")
+
+
+def tell_cancelled(cancel_url: str, work: Work, headers: dict[str, str], timeout_s: float) -> bool:
+    """Best effort: POST the stopped claim to the agent's `cancel_url`, once, within
+    `timeout_s`; a failure is logged, never raised (the task is cancelled either way)."""
+    body = {"task_id": work.task_id, "project_id": work.project_id, "attempt": work.attempt,
+            "round": work.round}
+    try:
+        response = httpx.post(cancel_url, json=body, headers=headers, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        log.warning("cancel of %s at %s failed: %s: %s", work.task_id, cancel_url, type(exc).__name__, exc)
+        return False
+    if response.status_code >= 300:
+        log.warning("cancel of %s at %s answered HTTP %s", work.task_id, cancel_url, response.status_code)
+        return False
+    return True
 
 
 class _Retriable(Exception):

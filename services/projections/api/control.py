@@ -1,6 +1,6 @@
 """An operator's controls, produced onto the log (orchestrator/core/control.py builds them).
 
-- `POST /projects/{id}/pause|resume|cancel`;
+- `POST /projects/{id}/pause|resume|cancel`, `POST /projects/{id}/modules/{area}/pause|resume|cancel`;
 - `GET /approvals` (scope `read`), `POST /approvals/{id}/grant|reject`;
 - `POST /tasks/{id}/reassign {executor: {kind, options}}`: a hand-off.
 Writes take scope `operate`, on a project of one of the token's tenants (another tenant's
@@ -48,6 +48,19 @@ async def apply(ctx: Context, project_id: str, action: str, reason: str, caller:
                                                     row["status"], reason, now_ms=now_ms()))
 
 
+@router.post("/projects/{project_id}/modules/{module}/{action}", status_code=202)
+async def act_on_module(request: Request, project_id: str, module: str, action: str,
+                        body: ControlBody | None = None,
+                        caller: Principal = auth.OPERATE) -> dict[str, Any]:
+    """One module's pause, resume or cancel (404 unknown action, project or module; 409 refused)."""
+    if action not in control.MODULE_ACTIONS:
+        raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.MODULE_ACTIONS)}")
+    reason = (body or ControlBody()).reason
+    return await _publish(context(request), views.MODULE_CONTROL, project_id, caller,
+                          f"module {module} in project",
+                          lambda row: control.module_event(action, row, reason, now_ms=now_ms()), module)
+
+
 # -- approvals and hand-offs ------------------------------------------------------------
 
 
@@ -62,9 +75,10 @@ async def approvals(request: Request, project_id: str | None = None, status: str
 
 
 async def _publish(ctx: Context, read: str, key: str, caller: Principal, what: str,
-                   build: Callable[[dict[str, Any]], Event]) -> dict[str, Any]:
-    """Check `key`'s row (`read`) within the caller's tenants, build the event, produce it."""
-    row = await ctx.one(read, [key, auth.tenants(caller)])
+                   build: Callable[[dict[str, Any]], Event], *more: str) -> dict[str, Any]:
+    """Check `key`'s row (`read`, keyed by `key` and `more`) within the caller's tenants,
+    build the event, produce it."""
+    row = await ctx.one(read, [key, *more, auth.tenants(caller)])
     if row is None:
         raise HTTPException(404, f"no {what} {key}")
     try:
