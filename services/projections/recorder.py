@@ -13,9 +13,9 @@ from confluent_kafka import Message
 from orchestrator.adapters import wire
 from orchestrator.core import codec
 from orchestrator.core.envelope import Event
-from services.projections import projection, writes
+from services.projections import projection, rowset, writes
 from services.projections.metrics import ProjectorMetrics
-from services.projections.projection import Position
+from services.projections.rowset import Position
 
 
 class Record(NamedTuple):
@@ -90,7 +90,7 @@ def apply(conn: psycopg.Connection[Any], topic: str, batch: Sequence[Decoded],
                 fresh.append((r, event))
         if seen is not None:
             seen.update(ids)
-        rows = writes.load(conn, projection.touched([e for _, e in fresh]))
+        rows = writes.load(conn, rowset.touched([e for _, e in fresh]))
         for _, event in fresh:
             projection.fold(rows, event)
         writes.write(conn, rows, (writes.event_row(e, Position(topic, r.partition, r.offset))

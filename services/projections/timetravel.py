@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 
 from orchestrator.core import catalog, codec
 from orchestrator.core.envelope import Event
-from services.projections import projection
-from services.projections.projection import Rows
+from services.projections import projection, rowset
+from services.projections.rowset import Rows
 
 Row = dict[str, Any]
 PROJECT_COLS = ("project_id", "name", "status", "request_id", "spec_uri", "spec_sha256", "modules",
@@ -58,7 +58,7 @@ def parse(value: str) -> Cutoff:
 def _time(value: Any) -> datetime:
     """A row's time: a datetime, ISO text (JSON from PostgreSQL) or epoch ms."""
     if isinstance(value, int):
-        return projection.timestamp(value)
+        return rowset.timestamp(value)
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 

@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 
 from orchestrator.core.envelope import Event
 from services.projections import org
-from services.projections.projection import Keys, Position, Rows, tenant_of, timestamp
+from services.projections.rowset import Keys, Position, Rows, tenant_of, timestamp
 
 EVENT_COLUMNS = ('event_id, topic, partition, "offset", type, project_id, request_id, causation_id, '
                  "actor_role, actor_area, actor_instance, occurred_at, artifacts, payload, tenant")

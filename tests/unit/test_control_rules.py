@@ -16,7 +16,8 @@ from orchestrator.core.events import (
     Role,
     TaskReassigned,
 )
-from services.projections.projection import Rows, fold
+from services.projections.projection import fold
+from services.projections.rowset import Rows
 
 
 def test_pause_resume_and_cancel_make_their_events_keyed_by_the_project() -> None:

@@ -27,7 +27,8 @@ from services.cto import decider as cto
 from services.dev import decider as dev
 from services.monitor import decider as monitor
 from services.pm import decider as pm
-from services.projections.projection import Rows, fold
+from services.projections.projection import fold
+from services.projections.rowset import Rows
 from services.qa import decider as qa
 from tests.unit import test_cto_decider as c
 from tests.unit import test_monitor_decider as m

@@ -27,7 +27,8 @@ from orchestrator.core.events import (
     TaskStarted,
     TaskVerified,
 )
-from services.projections.projection import Position, Rows, fold, touched
+from services.projections.projection import fold
+from services.projections.rowset import Position, Rows, touched
 from services.projections.writes import EVENT_COLUMNS, event_row
 
 

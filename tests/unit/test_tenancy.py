@@ -8,7 +8,8 @@ from orchestrator.adapters import client, tokens
 from orchestrator.core import codec
 from orchestrator.core.envelope import DEFAULT_TENANT, Actor, follow
 from orchestrator.core.events import Module, Policy, ProjectCreated, Requirement, Role
-from services.projections.projection import Position, Rows, fold
+from services.projections.projection import fold
+from services.projections.rowset import Position, Rows
 from services.projections.writes import EVENT_COLUMNS, event_row
 
 

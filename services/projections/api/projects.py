@@ -12,7 +12,7 @@ from services.projections import timetravel, views
 from services.projections.api import auth
 from services.projections.api.context import context
 from services.projections.api.paging import Limit, decode_cursor, json_response, page
-from services.projections.projection import Rows
+from services.projections.rowset import Rows
 
 router = APIRouter()
 Doc = dict[str, Any]  # what the OpenAPI document says each route answers
