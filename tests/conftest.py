@@ -117,8 +117,10 @@ def kafka_admin(stack: Settings) -> AdminClient:
 
 @pytest.fixture
 def fleet(settings: Settings) -> Iterator[demo.Fleet]:
-    """Fresh topics and a run dir of their own; every service the test starts is stopped."""
-    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "fleets" / settings.topic_prefix})
+    """Fresh topics, a run dir and an API port of their own (never the default 8080, which two
+    fleets started at once would both see free); every service the test starts is stopped."""
+    isolated = settings.model_copy(update={"run_dir": REPO / ".run" / "fleets" / settings.topic_prefix,
+                                           "api_port": free_port()})
     kafka_topics.provision(isolated)
     started = demo.Fleet(isolated)
     yield started
