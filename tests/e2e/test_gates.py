@@ -46,8 +46,9 @@ executors:
 
 
 def call(url: str, token: str, body: dict[str, Any] | None = None, retry: frozenset[int] = frozenset({404}),
-         deadline_s: float = 30) -> dict[str, Any]:
-    """GET (no body) or POST, again while the answer is in `retry` (the projector catching up)."""
+         deadline_s: float = 60) -> dict[str, Any]:
+    """GET (no body) or POST, again while the answer is in `retry` (the projector catching up)
+    or the API does not answer yet (its process still starting on a loaded machine)."""
     deadline = time.monotonic() + deadline_s
     while True:
         data = None if body is None else json.dumps(body).encode()
@@ -60,7 +61,10 @@ def call(url: str, token: str, body: dict[str, Any] | None = None, retry: frozen
         except urllib.error.HTTPError as exc:
             if time.monotonic() > deadline or exc.code not in retry:
                 raise
-            time.sleep(0.2)
+        except urllib.error.URLError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 def _operated_fleet(fleet: demo.Fleet) -> tuple[str, str]:
