@@ -1,17 +1,24 @@
-"""Records into events: the Avro envelope, or a spec document produced as plain YAML/JSON."""
+"""Records into events: the Avro envelope, or a spec document produced as plain YAML/JSON; and
+what becomes of a record no decider can take (a dead letter)."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from confluent_kafka import Message
 
-from orchestrator.adapters import client, wire
+from orchestrator.adapters import client, dead_letters, wire
 from orchestrator.core import codec
 from orchestrator.core.envelope import Event, derive_id
 from orchestrator.core.events import SpecSubmitted
 from orchestrator.shell.parts import Parts
 
+if TYPE_CHECKING:
+    from orchestrator.shell.loop import Loop
+
+log = logging.getLogger("orchestrator.loop")
 RAW_SPEC_TYPES = {b"application/yaml", b"application/json", b"text/yaml"}
 
 
@@ -37,3 +44,14 @@ def raw_submission(topic: str, partition: int, offset: int, value: bytes) -> Eve
     """A plain spec document: deterministic ids from its place in the topic."""
     return client.submission(value, request_id=derive_id(f"{topic}/{partition}/{offset}", "request"),
                              via="kafka")
+
+
+def dead_letter(loop: Loop, msg: Message, headers: dict[str, bytes], error: BaseException) -> None:
+    p = loop.parts
+    log.warning("dead-lettering %s[%s]@%s: %s", msg.topic(), msg.partition(), msg.offset(), error)
+    extra = dead_letters.dead_letter_headers(msg.topic() or "", msg.partition() or 0,
+                                             msg.offset() or 0, error, p.group)
+    loop.pending.records.append((p.settings.dlq_topic, msg.key(), msg.value(),
+                                 [*headers.items(), *extra], -1))
+    loop.pending.urgent = True
+    p.metrics.dead.labels(msg.topic() or "").inc()

@@ -4,7 +4,8 @@ Per batch (a first record, then whatever else is already fetched, at most `BATCH
 skip by header what the decider does not react to, decode, let the Runtime decide, stamp
 and fold the outputs. Worker heartbeats and results and the Monitor's ticks join the
 same pending transaction (workers.drain, clock.tick); commit.py says when it commits,
-clients.py what happens when a client breaks, rebalance.py when partitions move.
+clients.py what happens when a client breaks, rebalance.py when partitions move, progress.py
+the lag and the flow control, intake.py what a record decodes to (or its dead letter).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import logging
 import queue
 import time
 
-from confluent_kafka import KafkaError, Message, TopicPartition
+from confluent_kafka import KafkaError, Message
 
-from orchestrator.adapters import dead_letters, kafka_topics
+from orchestrator.adapters import kafka_topics
 from orchestrator.core import codec
-from orchestrator.shell import clients, clock, commit, intake, rebalance, workers
+from orchestrator.shell import clients, clock, commit, intake, progress, rebalance, workers
 from orchestrator.shell.headers import read_headers
 from orchestrator.shell.parts import Parts
 from orchestrator.shell.runtime import Step
@@ -80,17 +81,17 @@ class Loop:
             self.parts.metrics.batch.observe(len(batch))
             self.idle_wait = 0.001
         else:
-            self._past_markers()
+            progress.past_markers(self)
         for msg in batch:
             self.on_record(msg)
         workers.drain(self)
         clock.tick(self)
         if commit.due(self):
             commit.commit(self)
-        self._flow()
+        progress.flow(self)
         self.parts.metrics.live.set(len(self.parts.runtime.entries))
         if time.monotonic() - self.last_lag >= LAG_EVERY_S:
-            self._report_lag()
+            progress.report_lag(self)
             self.parts.metrics.alive.set_to_current_time()
 
     def on_record(self, msg: Message) -> None:
@@ -119,7 +120,7 @@ class Loop:
             event = intake.decode(p, msg, headers)
         except codec.DecodeError as exc:
             if p.defn.intake:  # the ingestion topic is ours alone to dead-letter
-                self.dead_letter(msg, headers, exc)
+                intake.dead_letter(self, msg, headers, exc)
             else:  # no decider can read it: the projector, which reads every record, letters it
                 p.metrics.skipped.labels("undecodable").inc()
             return
@@ -131,7 +132,7 @@ class Loop:
             self.settle(step)
         except Exception as exc:  # a decider bug or an unstorable output: letter the input
             log.exception("deciding on %s %s failed", event.type, event.event_id)
-            self.dead_letter(msg, headers, exc)
+            intake.dead_letter(self, msg, headers, exc)
 
     def settle(self, step: Step) -> None:
         """Stamp, encode, fold and queue the outputs of `step`."""
@@ -151,16 +152,6 @@ class Loop:
             p.metrics.produced.labels(event.type).inc()
         self.pending.touched.add(step.key)
         self.pending.urgent = self.pending.urgent or bool(fresh)
-
-    def dead_letter(self, msg: Message, headers: dict[str, bytes], error: BaseException) -> None:
-        p = self.parts
-        log.warning("dead-lettering %s[%s]@%s: %s", msg.topic(), msg.partition(), msg.offset(), error)
-        extra = dead_letters.dead_letter_headers(msg.topic() or "", msg.partition() or 0, msg.offset() or 0,
-                                        error, p.group)
-        self.pending.records.append((p.settings.dlq_topic, msg.key(), msg.value(),
-                                     [*headers.items(), *extra], -1))
-        self.pending.urgent = True
-        p.metrics.dead.labels(msg.topic() or "").inc()
 
     def ends(self) -> dict[int, int]:
         """The end offset of each partition held, asked of the broker."""
@@ -183,36 +174,3 @@ class Loop:
             self.idle_wait = min(self.idle_wait * 2, 0.05)
         return min(waits)
 
-    def _past_markers(self) -> None:
-        """Idle: the consumer stands past the commit markers after the last record; so do we,
-        so that a caught-up group's committed offsets equal the topic's end (lag 0)."""
-        now = time.monotonic()
-        if now - self.last_markers < commit.IDLE_S / 2:
-            return
-        self.last_markers = now
-        topic = self.parts.topic
-        for tp in self.consumer.position([TopicPartition(topic, p) for p in self.positions]):
-            if tp.offset > self.positions.get(tp.partition, tp.offset):
-                self.positions[tp.partition] = tp.offset
-
-    def _report_lag(self) -> None:
-        """From the high watermarks of the last fetches (no broker round trip)."""
-        self.last_lag = time.monotonic()
-        p = self.parts
-        for gone in self.lagging - set(self.positions):
-            p.metrics.lag.remove(p.group, str(gone))
-        self.lagging = set(self.positions)
-        for partition, position in self.positions.items():
-            _low, high = self.consumer.get_watermark_offsets(TopicPartition(p.topic, partition), cached=True)
-            if high >= 0:
-                p.metrics.lag.labels(p.group, str(partition)).set(max(0, high - position))
-
-    def _flow(self) -> None:
-        """A worker stops reading while its queue of claims is full."""
-        if self.executions is None:
-            return
-        full = self.executions.full
-        if full != self.paused:
-            assignment = self.consumer.assignment()
-            (self.consumer.pause if full else self.consumer.resume)(assignment)
-            self.paused = full
