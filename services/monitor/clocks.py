@@ -7,6 +7,7 @@ for a person's approval, or of a module paused on its own, keeps its clocks stil
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from orchestrator.core.envelope import Event
@@ -52,29 +53,26 @@ def beat(state: State, p: TaskHeartbeat, t: int) -> State:
 
 
 def _timers(state: State, track: Track, now: int) -> list[Event]:
-    match track.phase:
-        case Running(since=since, cause=cause, beat=beat):
-            late: list[tuple[AlertKind, str]] = []
-            if beat is not None and now - beat >= track.spec.lease_ms:
-                late.append((AlertKind.SILENT_WORKER, f"no heartbeat for {now - beat} ms"))
-            if now - since >= track.spec.deadline_ms:
-                late.append((AlertKind.DEADLINE_MISSED, f"not finished {now - since} ms after trigger"))
-            alerts = [a for kind, text in late for a in alert(state, cause, track, kind, text)]
-            return [replace(a, occurred_at=now) for a in alerts]
-        case _:
-            return []
+    if not isinstance(track.phase, Running):
+        return []
+    late = [(kind, text(now - start)) for kind, at, start, text in _limits(track) if now >= at]
+    alerts = [a for kind, why in late for a in alert(state, track.phase.cause, track, kind, why)]
+    return [replace(a, occurred_at=now) for a in alerts]
 
 
 def _due_times(track: Track) -> list[int]:
     """The times `_timers` would alert this track at, unless already alerted."""
+    key = (track.spec.attempt, track.round)
+    return [at for kind, at, _, _ in _limits(track) if (kind.value, *key) not in track.alerted]
+
+
+def _limits(track: Track) -> list[tuple[AlertKind, int, int, Callable[[int], str]]]:
+    """Each running clock: (its alert, when it runs out, when it started, the alert's text)."""
     match track.phase:
         case Running(since=since, beat=beat):
-            key = (track.spec.attempt, track.round)
-            out = []
-            if beat is not None and (AlertKind.SILENT_WORKER.value, *key) not in track.alerted:
-                out.append(beat + track.spec.lease_ms)
-            if (AlertKind.DEADLINE_MISSED.value, *key) not in track.alerted:
-                out.append(since + track.spec.deadline_ms)
-            return out
+            lease = [] if beat is None else [(AlertKind.SILENT_WORKER, beat + track.spec.lease_ms, beat,
+                                              lambda ms: f"no heartbeat for {ms} ms")]
+            return [*lease, (AlertKind.DEADLINE_MISSED, since + track.spec.deadline_ms, since,
+                             lambda ms: f"not finished {ms} ms after trigger")]
         case _:
             return []

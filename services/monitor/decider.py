@@ -85,5 +85,7 @@ def evolve(state: State, event: Event) -> State:
             return planned(state, p)
         case ev.TaskUsage() as p:
             return budgets.recorded(state, p)
+        case ev.MonitorAlert() as p:
+            return alerts.noted(state, p)
         case _:
             return evolve_task(state, event, t)

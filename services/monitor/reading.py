@@ -46,11 +46,8 @@ def live(state: State, p: TaskCompleted | TaskFailed | TaskHeartbeat | QaPassed 
          | DevopsFailed | SmokePassed | SmokeFailed) -> bool:
     """The event is of the task's current attempt and round, and the round is still open."""
     track = state.tasks.get(p.task_id)
-    return (
-        track is not None
-        and isinstance(track.phase, Running)
-        and (p.attempt, p.round) == (track.spec.attempt, track.round)
-    )
+    return (track is not None and isinstance(track.phase, Running)
+            and (p.attempt, p.round) == (track.spec.attempt, track.round))
 
 
 def dev_done(state: State, p: QaPassed | QaFailed) -> bool:

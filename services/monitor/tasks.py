@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from orchestrator.core import events as ev
 from orchestrator.core.envelope import Event
-from services.monitor import alerts, clocks, verdicts
+from services.monitor import clocks, verdicts
 from services.monitor.reading import dev_done, live
 from services.monitor.state import State, put
 from services.monitor.track import Cancelled, Done, Running, Track, Verified, Waiting, bump, finished
@@ -36,8 +36,6 @@ def evolve_task(state: State, event: Event, t: int) -> State:
         case ev.TaskVerified() | ev.TaskCancelled() as p if p.task_id in state.tasks:
             phase = Verified() if isinstance(p, ev.TaskVerified) else Cancelled()
             return put(state, replace(state.tasks[p.task_id], phase=phase))
-        case ev.MonitorAlert() as p:
-            return alerts.noted(state, p)
         case _:
             return state
 
