@@ -69,8 +69,8 @@ def _due_times(track: Track) -> list[int]:
 def _limits(track: Track) -> list[tuple[AlertKind, int, int, Callable[[int], str]]]:
     """Each running clock: (its alert, when it runs out, when it started, the alert's text)."""
     match track.phase:
-        case Running(since=since, beat=beat):
-            lease = [] if beat is None else [(AlertKind.SILENT_WORKER, beat + track.spec.lease_ms, beat,
+        case Running(since=since, beat=last):
+            lease = [] if last is None else [(AlertKind.SILENT_WORKER, last + track.spec.lease_ms, last,
                                               lambda ms: f"no heartbeat for {ms} ms")]
             return [*lease, (AlertKind.DEADLINE_MISSED, since + track.spec.deadline_ms, since,
                              lambda ms: f"not finished {ms} ms after trigger")]

@@ -3,8 +3,8 @@
 A process: each task is `Waiting` for its trigger, `Running` (deadline from the trigger,
 lease from the latest beat), `Done` for its round, `Verified` or `Cancelled`. The entry
 point the shell runs: `decide` and `evolve` hand each kind of event to the rule module
-beside this one (tasks, clocks, triggers, verdicts, alerts, budgets, approvals, controls;
-the types in track and state).
+beside this one (tasks, clocks, triggers, verdicts, alerts, budgets, approvals, controls
+and pauses; the types in track and state, shared questions in reading).
 """
 
 from __future__ import annotations
