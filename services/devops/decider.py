@@ -1,7 +1,7 @@
 """DevOps worker: claims the Monitor's deploy requests, deploys, then runs the smoke tests.
 
 When a deploy is requested (`partial`, `total`) and what `smoke.passed` verifies is the
-Monitor's (services/monitor/decider.py, `_deploy_after`); failures become alerts there
+Monitor's (services/monitor/triggers.py, `deploy_after`); failures become alerts there
 and the PM's retries (services/pm/decider.py, `_triage`). Claims and leases: orchestrator/core/worker.py.
 """
 

@@ -36,6 +36,7 @@ from orchestrator.core.events import Module as ModuleSpec
 from orchestrator.core.worker import Outcome, Usage
 from services.cto import decider as cto
 from services.monitor import decider as monitor
+from services.monitor.state import State
 from services.pm import decider as pm
 from services.spec import specdoc
 from tests.unit.test_monitor_decider import replayed_yields_nothing_new
@@ -80,7 +81,7 @@ def usage(task_id: str, tokens: int = 0, cost: float = 0.0, seconds: float = 0.0
 DEV1, DEV2, QA1 = tid(Role.DEV, "FR-1"), tid(Role.DEV, "FR-2"), tid(Role.QA, "FR-1")
 
 
-def fold(*history: Event) -> monitor.State:
+def fold(*history: Event) -> State:
     state = monitor.initial_state(Actor(Role.MONITOR, AREA, "monitor-1"))
     for event in history:
         outs = monitor.decide(state, event)

@@ -22,6 +22,7 @@ from orchestrator.core.events import (
 from services.cto import decider as cto
 from services.dev import decider as dev
 from services.monitor import decider as monitor
+from services.monitor.track import Running
 from services.pm import decider as pm
 from services.qa import decider as qa
 from tests.unit import test_monitor_decider as m
@@ -91,7 +92,7 @@ def test_a_resume_extends_the_deadline_by_the_time_paused() -> None:
     history = [*running_dev(), control(PAUSE, at=10), control(RESUME, at=10 + paused)]
     state = m.fold(*history)
     track = state.tasks[m.DEV()]
-    assert isinstance(track.phase, monitor.Running) and track.phase.since == paused
+    assert isinstance(track.phase, Running) and track.phase.since == paused
     late = m.alerts(m.then(history, Tick(paused + m.DEADLINE)))
     assert m.alert(m.DEV(), AlertKind.DEADLINE_MISSED) in late
     early = m.alerts(m.then(history, Tick(paused + m.DEADLINE - 1)))

@@ -26,6 +26,7 @@ from orchestrator.core.events import (
 from services.cto import decider as cto
 from services.dev import decider as dev
 from services.monitor import decider as monitor
+from services.monitor.track import Running
 from services.pm import decider as pm
 from services.projections.projection import fold
 from services.projections.rowset import Rows
@@ -113,7 +114,7 @@ def test_a_module_resume_extends_its_deadlines_by_the_time_paused() -> None:
     paused = 5 * m.DEADLINE
     history = [*running_dev(), said(PAUSE, at=10), said(RESUME, at=10 + paused)]
     track = m.fold(*history).tasks[m.DEV()]
-    assert isinstance(track.phase, monitor.Running) and track.phase.since == paused
+    assert isinstance(track.phase, Running) and track.phase.since == paused
     assert m.alert(m.DEV(), AlertKind.DEADLINE_MISSED) in m.alerts(m.then(history, Tick(paused + m.DEADLINE)))
     early = m.alerts(m.then(history, Tick(paused + m.DEADLINE - 1)))
     assert m.alert(m.DEV(), AlertKind.DEADLINE_MISSED) not in early
@@ -131,7 +132,7 @@ def test_overlapping_module_and_project_pauses_count_the_stop_once(order: str) -
             [said(PAUSE, at=10), said(RESUME, at=60)]
         history = [*running_dev(), module[0], project[0], module[1], project[1]]
     track = m.fold(*history).tasks[m.DEV()]
-    assert isinstance(track.phase, monitor.Running) and track.phase.since == 90
+    assert isinstance(track.phase, Running) and track.phase.since == 90
 
 
 def test_a_module_lease_starts_afresh_on_resume() -> None:

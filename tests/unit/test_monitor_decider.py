@@ -37,6 +37,8 @@ from orchestrator.core.events import (
     TaskVerified,
 )
 from services.monitor import decider as monitor
+from services.monitor.state import State
+from services.monitor.track import Verified
 
 PID = "shop-0a1b2c3d"
 AREA = "backend"
@@ -111,7 +113,7 @@ def verified(req: str = "FR-1") -> list[Event]:
     return [*dev_done(req), passed(req)]
 
 
-def fold(*history: Event) -> monitor.State:
+def fold(*history: Event) -> State:
     """The Monitor's state after `history`, its own outputs folded in as the shell does."""
     state = monitor.initial_state(ME)
     for event in history:
@@ -301,7 +303,7 @@ def test_a_reassignment_of_a_verified_task_triggers_nothing_and_keeps_it_verifie
     again = assigned(Role.DEVOPS, attempt=2, reqs=("FR-1",))
     assert then(history, again) == []
     state = fold(*history, again)
-    assert isinstance(state.tasks[DEVOPS].phase, monitor.Verified)
+    assert isinstance(state.tasks[DEVOPS].phase, Verified)
     late = ev(SmokePassed(DEVOPS, AREA, Scope.TOTAL, 2, 0))
     assert monitor.decide(state, late) == []
 
