@@ -3,12 +3,16 @@
 Each `model` name is a script: the answer to a request is the script's entry numbered by
 how many assistant messages the conversation already holds (the last entry repeats), so
 the server keeps no session and a retried request gets the same answer. Every request
-is recorded per model, so a test can read the tool results the executor sent back.
+is recorded per model, so a test can read the tool results the executor sent back. An
+entry made `late` is answered only after a delay, or never if the client hangs up first
+(counted per model in `abandoned`): a run that is still waiting when it is stopped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -27,10 +31,16 @@ def call(name: str, tokens_in: int = 10, tokens_out: int = 5, **arguments: Any) 
             "usage": (tokens_in, tokens_out)}
 
 
+def late(entry: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """`entry`, answered `seconds` after the request arrives: the model is still thinking."""
+    return {**entry, "delay": seconds}
+
+
 class ScriptedModel:
     def __init__(self, scripts: dict[str, list[dict[str, Any]]]) -> None:
         self.scripts = scripts
         self.requests: dict[str, list[dict[str, Any]]] = {}
+        self.abandoned: dict[str, int] = {}  # late answers whose client hung up before them
         self.app = FastAPI()
 
         @self.app.post("/v1/chat/completions")
@@ -43,6 +53,9 @@ class ScriptedModel:
                 return _json(404, {"error": {"message": f"model {model!r} not found"}})
             step = sum(1 for m in body["messages"] if m.get("role") == "assistant")
             entry = script[min(step, len(script) - 1)]
+            if not await _waited(request, float(entry.get("delay", 0))):
+                self.abandoned[model] = self.abandoned.get(model, 0) + 1
+                return _json(499, {"error": {"message": "client closed the request"}})
             tokens_in, tokens_out = entry["usage"]
             return _json(200, {
                 "id": f"cmpl-{step}", "object": "chat.completion", "model": model,
@@ -55,6 +68,17 @@ class ScriptedModel:
         """The tool results of the model's last conversation, in order."""
         last = self.requests[model][-1]["messages"]
         return [m["content"] for m in last if m.get("role") == "tool"]
+
+
+async def _waited(request: Request, seconds: float) -> bool:
+    """Sleep `seconds` unless the client disconnects first (then False): a stopped run's
+    request does not hold the server, nor its shutdown, for the whole delay."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        if await request.is_disconnected():
+            return False
+        await asyncio.sleep(min(0.05, max(until - time.monotonic(), 0)))
+    return True
 
 
 def _json(code: int, body: dict[str, Any]) -> Response:
