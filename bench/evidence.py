@@ -91,13 +91,13 @@ def through_api(n: int, repeat: int) -> dict[str, float]:
 
     from fastapi.testclient import TestClient
 
-    from orchestrator.adapters import bus, config, stack
+    from orchestrator.adapters import bus, config, kafka_topics, stack
     from services.projections import projector, views
     from services.projections.api import create_app
 
     settings = config.load()
     stack.up(settings)  # stopped again at the end
-    bus.provision(settings)
+    kafka_topics.provision(settings)
     p = f"bench-{uuid.uuid4().hex[:8]}"
     publisher = bus.Publisher(settings)
     try:

@@ -48,7 +48,7 @@ from orchestrator.core.events import (
     TaskVerified,
 )
 from orchestrator.entrypoints.projections_cli import rebuild
-from services.projections import projector, views, writes
+from services.projections import log_reader, projector, views, writes
 
 
 def project_events(n: int, t0: int) -> list[Event]:
@@ -105,7 +105,7 @@ def consume_and_decode(settings: Settings) -> dict[str, float]:
     """The ceiling for any projector: read every record and decode it, nothing else."""
     group = f"bench-{uuid.uuid4()}"
     consumer = Consumer(bus.consumer_config(settings, group, **{"enable.auto.commit": False}))
-    ends = projector.high_watermarks(settings)
+    ends = log_reader.high_watermarks(settings)
     consumer.assign([TopicPartition(settings.events_topic, p, 0) for p in ends])
     left, count, started = {p for p, e in ends.items() if e > 0}, 0, time.perf_counter()
     while left:

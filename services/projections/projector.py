@@ -6,6 +6,7 @@ transaction, so a crash never skips or double-applies an event. The stored posit
 the truth: if they differ from what this process last wrote (a rebuild swapped the schema,
 or another projector ran), the partition is re-read from the stored offset, on a fresh
 connection (prepared statements of a swapped-out schema go with the old one).
+Reading the topic is log_reader's; what nobody can decode goes out through letterer.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
-from orchestrator.adapters import bus, config, dead_letters, health, kafka_topics
+from orchestrator.adapters import bus, config, health
 from orchestrator.adapters.config import Settings
-from orchestrator.core import codec
 from services.projections import views, writes
+from services.projections.letterer import letterer
+from services.projections.log_reader import high_watermarks, partitions, poll
 from services.projections.metrics import ProjectorMetrics
-from services.projections.recorder import Decoded, Letters, Record, apply, decode
+from services.projections.recorder import Decoded, Letters, apply, decode
 from services.projections.seal import Sealer, sealer
 
 log = logging.getLogger("orchestrator.projector")
@@ -36,65 +38,6 @@ BATCH = 2000  # records per transaction at most (a rebuild takes BULK_BATCH)
 BULK_BATCH = 10_000
 WAIT = 0.1
 RETRY = 1.0
-
-
-def _partitions(consumer: Consumer, topic: str) -> list[int]:
-    meta = consumer.list_topics(topic, timeout=10)
-    found = meta.topics.get(topic)
-    if found is None or found.error is not None:
-        raise RuntimeError(f"topic {topic} is not available: {found.error if found else 'missing'}")
-    return sorted(found.partitions)
-
-
-def high_watermarks(settings: Settings, timeout: float = 30.0) -> dict[int, int]:
-    """The end offset of every partition (retried while a new topic's leaders settle)."""
-    consumer = Consumer(bus.consumer_config(settings, f"projector-probe-{uuid.uuid4()}"))
-    try:
-        topic = settings.events_topic
-        return kafka_topics.end_offsets(consumer, topic, _partitions(consumer, topic), timeout)
-    finally:
-        consumer.close()
-
-
-def letterer(settings: Settings) -> Letters:
-    """The projector reads every record, so it alone dead-letters what nobody can decode
-    (every actor skips such records by header or on decoding)."""
-    producer = Producer(bus.producer_config(settings))
-    group = f"{settings.topic_prefix}-projector"
-
-    def send(poison: list[tuple[Record, str]]) -> None:
-        for r, reason in poison:
-            log.warning("dead-lettering %s[%d]@%d: %s", settings.events_topic, r.partition, r.offset, reason)
-            headers = [*(r.headers or []), *dead_letters.dead_letter_headers(
-                settings.events_topic, r.partition, r.offset, codec.DecodeError(reason), group)]
-            producer.produce(settings.dlq_topic, r.value, r.key, headers=headers)  # type: ignore[arg-type]
-        if producer.flush(30):
-            raise KafkaException("dead letters not acknowledged within 30s")
-
-    return send
-
-
-def _poll(consumer: Consumer, limit: int, targets: dict[int, int] | None,
-          eof: dict[int, int], wait: float, ends: dict[int, int]) -> list[Record]:
-    """What is there now, up to `limit`: the first record may take `wait`, the rest none."""
-    first = consumer.poll(wait)
-    msgs = [] if first is None else [first, *consumer.consume(limit - 1, 0)]
-    records = []
-    for msg in msgs:
-        err = msg.error()
-        if err is None:
-            record = Record.of(msg)
-            if targets is None or record.offset < targets.get(record.partition, 0):
-                records.append(record)
-        elif err.code() == KafkaError._PARTITION_EOF:
-            part, end = msg.partition() or 0, msg.offset() or 0
-            eof[part] = end
-            ends[part] = min(end, targets.get(part, 0)) if targets is not None else end
-        elif err.fatal():
-            raise KafkaException(err)
-        else:
-            log.warning("consumer: %s", err)
-    return records
 
 
 def _apply(conn: psycopg.Connection[Any], topic: str, batch: list[Decoded], expected: dict[int, int],
@@ -107,6 +50,16 @@ def _apply(conn: psycopg.Connection[Any], topic: str, batch: list[Decoded], expe
     if metrics is not None:
         metrics.batch(len(batch), time.perf_counter() - started)
     return reseek
+
+
+def _reread(consumer: Consumer, topic: str, reseek: dict[int, int], expected: dict[int, int],
+            eof: dict[int, int]) -> None:
+    """Each partition whose stored position is not ours again from that position."""
+    for p, offset in reseek.items():
+        log.info("partition %d: stored position is %d, re-reading from there", p, offset)
+        consumer.seek(TopicPartition(topic, p, offset))
+        expected[p] = offset
+        eof.pop(p, None)
 
 
 def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = None,
@@ -129,7 +82,7 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
     conn = views.connect(dsn, schema, autocommit=True)
     try:
         stored = dict(conn.execute(writes.SQL["positions"], (topic,)).fetchall())
-        parts = _partitions(consumer, topic)
+        parts = partitions(consumer, topic)
         expected = {p: stored.get(p, 0) for p in parts}
         consumer.assign([TopicPartition(topic, p, stored.get(p, OFFSET_BEGINNING)) for p in parts])
         if ready is not None:
@@ -144,8 +97,8 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
                     break
                 # the next batch is read and decoded while the database commits the last one
                 ends: dict[int, int] = {}
-                records = [] if done else _poll(consumer, BULK_BATCH if bulk else BATCH, targets, eof,
-                                                0 if pending else WAIT, ends)
+                records = [] if done else poll(consumer, BULK_BATCH if bulk else BATCH, targets, eof,
+                                               0 if pending else WAIT, ends)
                 read += len(records)
                 batch = decode(records)
                 if pending is not None:
@@ -155,11 +108,7 @@ def run(settings: Settings, schema: str = views.LIVE_SCHEMA, dsn: str | None = N
                         conn.close()
                         conn = views.connect(dsn, schema, autocommit=True)
                         batch = [d for d in batch if d[0].partition not in reseek]
-                    for p, offset in reseek.items():
-                        log.info("partition %d: stored position is %d, re-reading from there", p, offset)
-                        consumer.seek(TopicPartition(topic, p, offset))
-                        expected[p] = offset
-                        eof.pop(p, None)
+                    _reread(consumer, topic, reseek, expected, eof)
                 ends = {p: end for p, end in ends.items() if end > expected.get(p, 0)}
                 if batch or ends:
                     pending = db.submit(_apply, conn, topic, batch, expected, seen, metrics,

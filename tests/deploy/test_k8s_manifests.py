@@ -191,7 +191,7 @@ def test_generated_manifests_are_up_to_date() -> None:
 
 
 def test_one_deployment_per_actor_per_area() -> None:
-    from orchestrator.entrypoints.cli import AREAS, SERVICES
+    from orchestrator.entrypoints.services import AREAS, SERVICES
 
     deployments = {o["metadata"]["name"] for o in _render("base") if o["kind"] == "Deployment"}
     areas = [a for a in AREAS if a != "all"]
@@ -500,7 +500,7 @@ def _typer_commands() -> set[tuple[str, ...]]:
 
 
 def test_service_commands_name_real_services_and_areas(target: str) -> None:
-    from orchestrator.entrypoints.cli import AREAS, SERVICES
+    from orchestrator.entrypoints.services import AREAS, SERVICES
 
     assert ("service",) in _typer_commands()
     seen = 0

@@ -365,9 +365,9 @@ def _positions(settings: Settings, schema: str) -> dict[int, int]:
 
 def wait_projection(settings: Settings, schema: str, timeout: float) -> bool:
     """True once the live projection has applied everything on the log now."""
-    from services.projections import projector
+    from services.projections import log_reader
 
-    targets = projector.high_watermarks(settings)
+    targets = log_reader.high_watermarks(settings)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stored = _positions(settings, schema)
@@ -384,12 +384,12 @@ def check_projection(settings: Settings, schema: str, ledger: Ledger, timeout: f
     from psycopg import sql
 
     from orchestrator.entrypoints import projections_cli
-    from services.projections import projector
+    from services.projections import log_reader
 
     problems: list[str] = []
     if not wait_projection(settings, schema, timeout):
         return [f"projection not caught up within {timeout:.0f}s"]
-    ends = projector.high_watermarks(settings)
+    ends = log_reader.high_watermarks(settings)
     deadline = time.monotonic() + timeout
     while any(ledger.positions.get(p, 0) < end for p, end in ends.items()) and time.monotonic() < deadline:
         time.sleep(0.2)

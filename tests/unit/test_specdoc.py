@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator.core.events import Approval, Executor, ProjectCreated, Role, SpecError
-from services.spec import specdoc
+from services.spec import fields, specdoc
 
 SPECS = Path(__file__).resolve().parents[2] / "examples" / "specs"
 
@@ -180,7 +180,7 @@ def test_json_is_accepted_and_executors_per_area_become_string_options() -> None
 @pytest.mark.parametrize(("text", "ms"), [("500ms", 500), ("45s", 45_000),
                                           ("30m", 1_800_000), ("2h", 7_200_000)])
 def test_durations_are_read_in_milliseconds(text: str, ms: int) -> None:
-    assert specdoc.duration_ms(text) == ms
+    assert fields.duration_ms(text) == ms
 
 
 @settings(max_examples=300, deadline=None)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from orchestrator.adapters.tokens import Principal
 from services.projections import chain
-from services.projections.api import auth
+from services.projections.api import auth, tenancy
 from services.projections.api.context import context
 from services.projections.api.paging import json_response
 from services.projections.seal import STORED
@@ -25,7 +25,7 @@ ROWS = f"SELECT coalesce(json_agg(r), '[]')::text FROM ({STORED}) r"
 
 @router.get("/projects/{project_id}/chain", response_model=dict[str, Any])
 async def project_chain(request: Request, project_id: str, caller: Principal = auth.READ) -> Response:
-    await auth.visible(request, project_id, caller)
+    await tenancy.visible(request, project_id, caller)
     row = await context(request).one(ROWS, [project_id])
     rows = orjson.loads(row[0]) if row else []
     if not rows:

@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from orchestrator.adapters.tokens import Principal
 from services.projections import views
-from services.projections.api import auth, pages
+from services.projections.api import auth, pages, tenancy
 from services.projections.api.context import context
 
 router = APIRouter(include_in_schema=False)
@@ -31,7 +31,7 @@ async def live(request: Request, project_id: str | None = None,
                caller: Principal = auth.READ) -> StreamingResponse:
     mine = auth.tenants(caller)
     if project_id is not None:
-        await auth.visible(request, project_id, caller)
+        await tenancy.visible(request, project_id, caller)
     query, params = ((views.LIVE_PROJECTS, [mine]) if project_id is None
                      else (views.LIVE_PROJECT, [project_id, mine]))
 

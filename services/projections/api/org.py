@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from orchestrator.adapters.tokens import Principal
 from services.projections import views
-from services.projections.api import auth
+from services.projections.api import auth, tenancy
 from services.projections.api.context import context
 from services.projections.api.paging import json_response
 
@@ -32,6 +32,6 @@ async def project_org(request: Request, project_id: str, caller: Principal = aut
     mine = auth.tenants(caller)
     row = await context(request).one(views.PROJECT_ORG, [project_id, mine])
     if row is None or row[0] == "[]":
-        await auth.visible(request, project_id, caller)
+        await tenancy.visible(request, project_id, caller)
     roles = orjson.loads(row[0]) if row else []
     return json_response(orjson.dumps({"project_id": project_id, "roles": roles}))

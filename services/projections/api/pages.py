@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from services.projections.api import auth
+from services.projections.api import cookies
 
 HERE = Path(__file__).parent
 TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
@@ -24,9 +24,9 @@ PREFIX = "/ui"
 
 
 def render(request: Request, name: str, *, code: int = 200, **values: Any) -> HTMLResponse:
-    raw = auth.presented(request, None)
+    raw = cookies.presented(request, None)
     html = TEMPLATES.get_template(name).render(
-        fragment=request.headers.get("x-fragment") == "1", csrf=auth.csrf_of(raw) if raw else "",
+        fragment=request.headers.get("x-fragment") == "1", csrf=cookies.csrf_of(raw) if raw else "",
         signed_in=raw is not None, **values)
     return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from orchestrator.adapters.tokens import Principal
 from services.projections import timetravel, views
-from services.projections.api import auth
+from services.projections.api import auth, tenancy
 from services.projections.api.context import context
 from services.projections.api.paging import Limit, decode_cursor, json_response, page
 from services.projections.rowset import Rows
@@ -33,7 +33,7 @@ AsOf = Query(None, description="an ISO time with a zone, or a log position (offs
 async def project(request: Request, project_id: str, as_of: str | None = AsOf,
                   caller: Principal = auth.READ) -> Response:
     if as_of is not None:
-        await auth.visible(request, project_id, caller)
+        await tenancy.visible(request, project_id, caller)
         found = timetravel.project(await _past(request, project_id, as_of), project_id)
         if found is None:
             raise HTTPException(404, f"no project {project_id} as of {as_of}")
@@ -51,7 +51,7 @@ async def project_tasks(request: Request, project_id: str, status: str | None = 
                         caller: Principal = auth.READ) -> Response:
     mine = auth.tenants(caller)
     if as_of is not None:  # the past is small: all its tasks in one page, filters applied
-        await auth.visible(request, project_id, caller)
+        await tenancy.visible(request, project_id, caller)
         wanted = {"status": status, "role": role, "area": area}
         items = [t for t in timetravel.tasks(await _past(request, project_id, as_of), project_id)
                  if all(v is None or t[k] == v for k, v in wanted.items())]

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Request
 from orchestrator.adapters import client
 from orchestrator.adapters.tokens import Principal
 from orchestrator.core.position import Token
-from services.projections.api import auth
+from services.projections.api import auth, tenancy
 from services.projections.api.context import context
 
 router = APIRouter()
@@ -17,7 +17,7 @@ router = APIRouter()
 async def submit(request: Request, filename: str | None = None, tenant: str | None = None,
                  caller: Principal = auth.SUBMIT) -> dict[str, str]:
     ctx = context(request)
-    owner = auth.submitting_tenant(caller, tenant, ctx.settings.default_tenant)
+    owner = tenancy.submitting_tenant(caller, tenant, ctx.settings.default_tenant)
     limit = ctx.settings.max_spec_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from orchestrator.adapters.tokens import Principal
 from services.projections import traceability, views
-from services.projections.api import auth
+from services.projections.api import auth, tenancy
 from services.projections.api.context import context
 from services.projections.api.paging import json_response
 
@@ -21,7 +21,7 @@ router = APIRouter()
 async def project_traceability(request: Request, project_id: str,
                                format: Literal["json", "csv", "manifest"] = "json",
                                caller: Principal = auth.READ) -> Response:
-    await auth.visible(request, project_id, caller)
+    await tenancy.visible(request, project_id, caller)
     row = await context(request).one(views.PROJECT_EVENTS, [project_id])
     rows = orjson.loads(row[0]) if row else []
     if not rows:
