@@ -1,7 +1,7 @@
 """Dev worker: claims its assignments and reworks, reports completion or failure (docs/flow.md).
 
-Who assigns and re-assigns (attempt + 1) is the PM (services/pm/decider.py, `_triage`,
-`_reassign`); rework rounds and the QA request after `task.completed` are the Monitor's
+Who assigns and re-assigns (attempt + 1) is the PM (services/pm/triage.py, `triage`,
+`reassign`); rework rounds and the QA request after `task.completed` are the Monitor's
 (services/monitor/decider.py). Claims and leases: orchestrator/core/worker/.
 """
 

@@ -2,7 +2,7 @@
 
 When a deploy is requested (`partial`, `total`) and what `smoke.passed` verifies is the
 Monitor's (services/monitor/decider.py, `_deploy_after`); failures become alerts there
-and the PM's retries (services/pm/decider.py, `_triage`). Claims and leases: orchestrator/core/worker/.
+and the PM's retries (services/pm/triage.py, `triage`). Claims and leases: orchestrator/core/worker/.
 """
 
 from __future__ import annotations

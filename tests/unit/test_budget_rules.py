@@ -37,6 +37,7 @@ from orchestrator.core.worker.work import Outcome, Usage
 from services.cto import decider as cto
 from services.monitor import decider as monitor
 from services.pm import decider as pm
+from services.pm.state import State as PmState
 from services.spec import specdoc
 from tests.unit.test_monitor_decider import replayed_yields_nothing_new
 
@@ -223,7 +224,7 @@ def budget_alert(severity: Severity) -> Event:
                            "module backend budget exhausted: tokens 1600 of 1500"))
 
 
-def pm_after(*history: Event) -> pm.State:
+def pm_after(*history: Event) -> PmState:
     state = pm.initial_state(Actor(Role.PM, AREA, "pm-1"))
     for event in history:
         outs = pm.decide(state, event)
