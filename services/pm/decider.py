@@ -2,16 +2,17 @@
 
 A process: it hears status only from the Monitor (alerts, verifications) and rulings
 from the CTO. Each module is `Running`, then `Done` or `Blocked` (terminal). The rules
-live beside this entry point: the backlog and its assignments (services/pm/planning.py),
-alerts and rulings (services/pm/triage.py), early ends (services/pm/controls.py), the
-state (services/pm/state.py); here, the fold and what each event leads to.
+live beside this entry point: the backlog and its assignments (services/pm/planning.py,
+services/pm/assignment.py), alerts and rulings (services/pm/triage.py), verification and
+completion (services/pm/verification.py), early ends (services/pm/controls.py), the state
+(services/pm/state.py); here, the fold and which rule each event meets.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from orchestrator.core.envelope import Actor, Event, Tick, follow
+from orchestrator.core.envelope import Actor, Event, Tick
 from orchestrator.core.events import (
     AlertKind,
     ApprovalRejected,
@@ -23,14 +24,12 @@ from orchestrator.core.events import (
     MonitorAlert,
     PmEscalated,
     ProjectCancelled,
-    Role,
     TaskAssigned,
     TaskCancelled,
     TaskReassigned,
     TaskVerified,
-    paired_task,
 )
-from services.pm import controls, planning, triage
+from services.pm import controls, planning, triage, verification
 from services.pm.state import (
     Blocked,
     Done,
@@ -73,12 +72,7 @@ def evolve(state: State, event: Event) -> State:
         case PmEscalated(area=area, task_id=tid) if (module := running(state, area)):
             return update(state, module, tid, escalated=True)
         case TaskVerified(area=area, task_id=tid) if (module := running(state, area)):
-            state = update(state, module, tid, status=Status.VERIFIED)
-            task = module.tasks.get(tid)
-            if task is None or task.assignment.role is not Role.DEV:
-                return state
-            qa = paired_task(task.assignment)  # verified with the dev task it tests
-            return update(state, running(state, area) or module, qa, status=Status.VERIFIED)
+            return verification.verified(state, module, tid)
         case TaskReassigned(area=area, task_id=tid) as p if (
             (module := running(state, area)) and is_open(task := module.tasks.get(tid))
         ):
@@ -120,18 +114,6 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
         case Event(payload=TaskVerified(area=area, task_id=tid)) if (
             (module := running(state, area)) and is_open(module.tasks.get(tid))
         ):
-            return _maybe_complete(state, event, module)
+            return verification.completed(state.me, event, running(evolve(state, event), area))
         case _:
             return []
-
-
-def _maybe_complete(state: State, cause: Event, module: Running) -> list[Event]:
-    """`module.completed` once every dev task and the devops task are verified."""
-    after = running(evolve(state, cause), module.plan.area)
-    if after is None:
-        return []
-    needed = [t for t in after.tasks.values() if t.assignment.role is not Role.QA]
-    if not needed or any(t.status is not Status.VERIFIED for t in needed):
-        return []
-    done = ModuleCompleted(module.plan.area, len(after.tasks))
-    return [follow(cause, done, state.me)]

@@ -1,8 +1,7 @@
-"""A planned module's backlog and its first assignments, with the dev<->QA pairing.
+"""A planned module's backlog, with the dev<->QA pairing, and its first assignments.
 
-Everything an assignment carries is settled here, once, from the plan: the task ids, the
-pairing (`pair_task_id`), deadlines and lease from the policy, the executor, the
-acceptance criteria and the gates; re-assignments copy it.
+The task ids and the pairing (`pair_task_id`) are settled here, once; what else an
+assignment carries comes from the plan (assignment.py). Re-assignments copy it all.
 """
 
 from __future__ import annotations
@@ -11,15 +10,8 @@ import dataclasses
 import json
 
 from orchestrator.core.envelope import Actor, Attachment, Event, follow
-from orchestrator.core.events import (
-    Approval,
-    BacklogCreated,
-    BacklogTask,
-    Executor,
-    ModulePlanned,
-    Role,
-    TaskAssigned,
-)
+from orchestrator.core.events import BacklogCreated, BacklogTask, ModulePlanned, Role
+from services.pm.assignment import assignment
 
 
 def task_id(project_id: str, area: str, role: Role, requirement: str | None = None) -> str:
@@ -33,18 +25,7 @@ def planned(me: Actor, cause: Event, plan: ModulePlanned) -> list[Event]:
     content = json.dumps(listed, sort_keys=True, indent=2).encode()
     out = [follow(cause, BacklogCreated(plan.area, rows), me,
                   attachments=(Attachment("backlog.json", "application/json", content),))]
-    for row in rows:
-        assigned = TaskAssigned(
-            task_id=row.task_id, area=plan.area, role=row.role, attempt=1,
-            requirement_ids=row.requirement_ids, title=row.title,
-            deadline_ms=_deadline_ms(plan, row.role),
-            lease_ms=plan.policy.heartbeat_timeout_ms,
-            executor=_executor(plan, row.role),
-            acceptance=_acceptance(plan, row.requirement_ids),
-            approvals=_gates(plan, row.role),
-            pair_task_id=row.pair_task_id,
-        )
-        out.append(follow(cause, assigned, me, row.task_id))
+    out += [follow(cause, assignment(plan, row), me, row.task_id) for row in rows]
     return out
 
 
@@ -60,27 +41,3 @@ def backlog(project_id: str, plan: ModulePlanned) -> tuple[BacklogTask, ...]:
     rows.append(BacklogTask(task_id(project_id, plan.area, Role.DEVOPS), Role.DEVOPS,
                             everything, f"Provision and deploy {plan.area}"))
     return tuple(rows)
-
-
-def _deadline_ms(plan: ModulePlanned, role: Role) -> int:
-    policy = plan.policy
-    by_role = {Role.DEV: policy.dev_deadline_ms, Role.QA: policy.qa_deadline_ms}
-    return by_role.get(role, policy.devops_deadline_ms)
-
-
-def _acceptance(plan: ModulePlanned, ids: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(a for r in plan.requirements if r.id in ids for a in r.acceptance)
-
-
-def _executor(plan: ModulePlanned, role: Role) -> Executor:
-    mine = [x for x in plan.executors if x.role is role]
-    exact = [x for x in mine if x.area == plan.area]
-    general = [x for x in mine if x.area is None]
-    return (exact or general or [Executor(role=role)])[0]
-
-
-def _gates(plan: ModulePlanned, role: Role) -> tuple[Approval, ...]:
-    """The policy's gates a task of `role` may meet: its role's, and DevOps the deployments'."""
-    deployment = role is Role.DEVOPS
-    return tuple(g for g in plan.policy.approvals
-                 if g.before == role.value or (deployment and g.before.startswith("deployment_")))

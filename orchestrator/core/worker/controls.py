@@ -1,26 +1,20 @@
 """An operator's word to a worker, every role alike: resume, a granted gate, a hand-off.
 
 Each is a claim the pause (or the gate) held back, or, for a running claim handed to
-another executor, a new claim of the same attempt that supersedes it.
+another executor, a new claim of the same attempt that supersedes it (handoff.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator.core.envelope import Event, follow
-from orchestrator.core.events import (
-    ApprovalGranted,
-    ModuleResumed,
-    ProjectResumed,
-    Role,
-    TaskReassigned,
-    TaskStarted,
-)
+from orchestrator.core.envelope import Event
+from orchestrator.core.events import ApprovalGranted, ModuleResumed, ProjectResumed, TaskReassigned
 from orchestrator.core.worker import Cancelled, Claimed, State
 from orchestrator.core.worker.claims import claim_or_ask
 from orchestrator.core.worker.gates import asked, gate
-from orchestrator.core.worker.tasks import busy, claimable, held, put
+from orchestrator.core.worker.handoff import hand_off
+from orchestrator.core.worker.tasks import claimable, held, put
 
 
 def operated(state: State, event: Event, kinds: tuple[type, ...]) -> list[Event]:
@@ -69,20 +63,3 @@ def resume_claims(state: State, kinds: tuple[type, ...], only: str | None = None
         if claimable(task, task.spec.attempt, round):
             out.extend(claim_or_ask(state, task, newest, task.spec.attempt, round))
     return out
-
-
-def hand_off(state: State, event: Event, p: TaskReassigned) -> list[Event]:
-    """A running claim handed to another executor: a new claim of the same attempt, in a
-    new round, supersedes it; the old run is stopped and its late result matches nothing.
-
-    A QA claim is not re-claimed: its round is the dev task's, which its result must name;
-    the new executor takes its next claim. An idle task's next claim uses it anyway.
-    """
-    task = state.tasks.get(p.task_id)
-    if task is None or not busy(task, task.spec.attempt) or p.role is Role.QA:
-        return []
-    if p.executor == task.spec.executor:
-        return []  # a hand-off while paused re-claims too: the work was running, it is not new
-    spec, round = task.spec, task.max_round + 1
-    started = TaskStarted(spec.task_id, spec.area, state.me.role, spec.attempt, round, spec.lease_ms)
-    return [follow(event, started, state.me, spec.task_id, spec.attempt, round)]
