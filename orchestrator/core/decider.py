@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from orchestrator.core.envelope import Event, Tick
-from orchestrator.core.worker import Outcome, Work
+from orchestrator.core.worker.work import Outcome, Work
 
 
 class Decider(Protocol):

@@ -21,7 +21,8 @@ from orchestrator.adapters import executors
 from orchestrator.core import actors
 from orchestrator.core.decider import Worker
 from orchestrator.core.envelope import Actor, Event
-from orchestrator.core.worker import Outcome, Work, usage
+from orchestrator.core.worker.reports import usage
+from orchestrator.core.worker.work import Outcome, Work
 from orchestrator.shell.parts import ActorDef
 from orchestrator.shell.runtime import Runtime
 

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 
 from orchestrator.adapters import executors
 from orchestrator.adapters.config import Settings
-from orchestrator.core import worker
 from orchestrator.core.envelope import Event
-from orchestrator.core.worker import Outcome, Work, heartbeat, usage
+from orchestrator.core.worker.reports import heartbeat, lease_of, usage
+from orchestrator.core.worker.work import Outcome, Work
 from orchestrator.shell.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class Executions:
         self.outbox.put(Result(key, started, outcome))
 
     async def _heartbeat(self, key: str, started: Event) -> None:
-        every = max(worker.lease_of(started) / 3000, 0.2)
+        every = max(lease_of(started) / 3000, 0.2)
         seq = 0
         while True:
             await asyncio.sleep(every)

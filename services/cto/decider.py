@@ -3,7 +3,7 @@
 
 Phases: `Unplanned` -> `Delivering` -> `Completed`. A blocked project stays `Delivering`
 (flag `blocked`) so that escalations still in flight get an answer. What escalates is the
-PM's (services/pm/decider.py, `_triage`); budget alerts are the Monitor's (`_budget_alerts`).
+PM's (services/pm/triage.py, `triage`); budget alerts are the Monitor's (`_budget_alerts`).
 """
 
 from __future__ import annotations

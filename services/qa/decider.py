@@ -2,12 +2,11 @@
 
 What a verdict leads to is the Monitor's (services/monitor/decider.py, `decide`):
 `qa.passed` -> `task.verified` and DevOps requests; `qa.failed` -> `task.rework_requested`,
-or `repeated_qa_failure` once `max_attempts` is reached. Claims and leases: orchestrator/core/worker.py.
+or `repeated_qa_failure` once `max_attempts` is reached. Claims and leases: orchestrator/core/worker/.
 """
 
 from __future__ import annotations
 
-from orchestrator.core import worker
 from orchestrator.core.envelope import Event, Tick, follow
 from orchestrator.core.events import (
     ApprovalGranted,
@@ -21,40 +20,41 @@ from orchestrator.core.events import (
     TaskStarted,
     paired_task,
 )
-from orchestrator.core.worker import Outcome, State
+from orchestrator.core.worker import State, claims, controls, fold, runs, tasks
 
 # the lease protocol the three workers share, re-exported as this actor's own
 from orchestrator.core.worker import initial_state as initial_state
 from orchestrator.core.worker import is_terminal as is_terminal
-from orchestrator.core.worker import unfinished as resume  # noqa: F401 (the Worker protocol's resume)
-from orchestrator.core.worker import work_of as work_of
+from orchestrator.core.worker.runs import unfinished as resume  # noqa: F401 (the Worker protocol's resume)
+from orchestrator.core.worker.runs import work_of as work_of
+from orchestrator.core.worker.work import Outcome
 
 TRIGGER = QaRequested
 RESULTS = (QaPassed, QaFailed, TaskFailed)
-interests = worker.interests(TRIGGER, RESULTS)
+interests = fold.interests(TRIGGER, RESULTS)
 CLAIMS = (QaRequested,)  # what claims work for this role: re-claimed on resume or grant
 
 
 def evolve(state: State, event: Event) -> State:
-    return worker.evolve(state, event, TRIGGER, RESULTS)
+    return fold.evolve(state, event, TRIGGER, RESULTS)
 
 
 def decide(state: State, event: Event | Tick) -> list[Event]:
-    if isinstance(event, Event) and not worker.mine(state, event):
+    if isinstance(event, Event) and not tasks.mine(state, event):
         return []
     match event:
         case Event(payload=ProjectResumed() | ModuleResumed() | ApprovalGranted() | TaskReassigned()):
-            return worker.operated(state, event, CLAIMS)
+            return controls.operated(state, event, CLAIMS)
         case Event(payload=QaRequested() as p) if p.task_id in state.tasks:
             lease = state.tasks[p.task_id].spec.lease_ms
-            return worker.claim(state, event, p.task_id, p.attempt, p.round, lease)
+            return claims.claim(state, event, p.task_id, p.attempt, p.round, lease)
         case _:
             return []
 
 
 def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
     """`qa.passed` / `qa.failed` (report attached), or `task.failed` if the suite could not run."""
-    claimed = worker.live(state, started)
+    claimed = runs.live(state, started)
     match started.payload:
         case TaskStarted() as p if claimed is not None:
             trigger = claimed.trigger.payload if claimed.trigger else None
@@ -68,7 +68,7 @@ def finish(state: State, started: Event, outcome: Outcome) -> list[Event]:
             else:
                 result = TaskFailed(p.task_id, p.area, p.role, p.attempt, p.round, outcome.summary)
             return [follow(started, result, state.me, attachments=outcome.attachments),
-                    *worker.next_claim(state, started, TRIGGER)]
+                    *claims.next_claim(state, started, TRIGGER)]
         case _:
             return []
 

@@ -22,7 +22,7 @@ from orchestrator.adapters.config import Settings
 from orchestrator.adapters.stack.proc import free_port
 from orchestrator.core.envelope import Actor, Event
 from orchestrator.core.events import Executor, Role, TaskStarted
-from orchestrator.core.worker import Work
+from orchestrator.core.worker.work import Work
 from orchestrator.shell.metrics import Metrics
 from orchestrator.shell.workers import Executions, Report
 

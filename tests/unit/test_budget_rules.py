@@ -6,7 +6,6 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.core import worker
 from orchestrator.core.envelope import Actor, Event, Tick, derive_id
 from orchestrator.core.events import (
     AlertKind,
@@ -33,11 +32,13 @@ from orchestrator.core.events import (
     TaskUsage,
 )
 from orchestrator.core.events import Module as ModuleSpec
-from orchestrator.core.worker import Outcome, Usage
+from orchestrator.core.worker import reports
+from orchestrator.core.worker.work import Outcome, Usage
 from services.cto import decider as cto
 from services.monitor import decider as monitor
 from services.monitor.state import State
 from services.pm import decider as pm
+from services.pm.state import State as PmState
 from services.spec import specdoc
 from tests.unit.test_monitor_decider import replayed_yields_nothing_new
 
@@ -141,10 +142,10 @@ def test_a_runs_usage_follows_its_claim_with_a_deterministic_id() -> None:
     claim = ev(TaskStarted(DEV1, AREA, Role.DEV, 2, 1, 100))
     outcome = Outcome(True, "done", usage=Usage(10, 5, 0.25, 1.5))
     me = Actor(Role.DEV, AREA, "dev-1")
-    spent = worker.usage(claim, outcome, me)
+    spent = reports.usage(claim, outcome, me)
     assert spent.payload == TaskUsage(DEV1, AREA, Role.DEV, 2, 1, 10, 5, 0.25, 1.5)
     assert spent.causation_id == claim.event_id
-    assert spent.event_id == worker.usage(claim, outcome, me).event_id
+    assert spent.event_id == reports.usage(claim, outcome, me).event_id
 
 
 # -- the Monitor ----------------------------------------------------------------------
@@ -224,7 +225,7 @@ def budget_alert(severity: Severity) -> Event:
                            "module backend budget exhausted: tokens 1600 of 1500"))
 
 
-def pm_after(*history: Event) -> pm.State:
+def pm_after(*history: Event) -> PmState:
     state = pm.initial_state(Actor(Role.PM, AREA, "pm-1"))
     for event in history:
         outs = pm.decide(state, event)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.core import worker
 from orchestrator.core.envelope import Actor, Event, Tick
 from orchestrator.core.events import (
     AlertKind,
@@ -19,6 +18,7 @@ from orchestrator.core.events import (
     TaskCancelled,
     TaskStarted,
 )
+from orchestrator.core.worker import runs
 from services.cto import decider as cto
 from services.dev import decider as dev
 from services.monitor import decider as monitor
@@ -64,13 +64,13 @@ def test_the_claim_made_on_resume_has_the_id_the_trigger_would_have_given() -> N
 
 def test_a_running_claim_keeps_running_through_a_pause() -> None:
     state = w.fold(dev, w.me(Role.DEV), w.assigned(Role.DEV), control(PAUSE))
-    assert [s.payload.task_id for s in worker.unfinished(state)] == [w.tid(Role.DEV)]  # type: ignore[attr-defined]
+    assert [s.payload.task_id for s in runs.unfinished(state)] == [w.tid(Role.DEV)]  # type: ignore[attr-defined]
     assert w.then(dev, [w.assigned(Role.DEV), control(PAUSE)], control(RESUME)) == []
 
 
 def test_a_cancelled_project_leaves_the_worker_nothing_to_run() -> None:
     state = w.fold(dev, w.me(Role.DEV), w.assigned(Role.DEV), control(CANCEL))
-    assert worker.unfinished(state) == []
+    assert runs.unfinished(state) == []
     assert dev.is_terminal(state)
 
 

@@ -3,11 +3,12 @@
 Conventions checked: a backticked `word.word` (not a file name) is an event type of the catalog (`qa.*`
 a prefix of some), or `policy.<field>` of `events.Policy`; every `services/...`,
 `orchestrator/...` or `tests/...` path exists (`a|b` are alternatives); a backticked
-`module.function(...)` is a function of `orchestrator.<layer>.<module>`, a bare `function(...)` one
-of every decider its section's heading cites; a backticked `snake_case` name is a field
-of an event or record (`events.py`, the envelope) or an `AlertKind`. In a decider's
-docstring, the backticked names after a decider path, in the same parentheses, are
-functions of that decider.
+`module.function(...)` is a function of `orchestrator.<layer>.<module>` (the module may be
+dotted: `worker.tasks`), a bare `function(...)` one of every decider its section's heading
+cites; a backticked `snake_case` name is a field of an event or record (`events.py`, the
+envelope) or an `AlertKind`. In a decider's
+docstring, the backticked names after a services module path, in the same parentheses, are
+functions of that module.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def test_every_path_flow_cites_exists() -> None:
 
 
 def test_every_function_flow_cites_exists() -> None:
-    calls = [re.match(r"(\w+)\.(\w+)\(", t) for t in TICKED]
+    calls = [re.match(r"([\w.]+)\.(\w+)\(", t) for t in TICKED]  # `package.module.function(...)` too
     found = [(m.group(1), m.group(2)) for m in calls if m]
     assert found  # envelope.follow(...) at least
     missing = [f"{mod}.{fn}" for mod, fn in found if not callable(getattr(_module(mod), fn, None))]
@@ -89,7 +90,11 @@ def test_every_function_flow_cites_exists() -> None:
 def _module(name: str) -> object:
     """`orchestrator.<layer>.<name>` in whichever layer holds it (None when none does)."""
     for layer in ("core", "adapters", "shell", "entrypoints"):
-        if importlib.util.find_spec(f"orchestrator.{layer}.{name}"):
+        try:
+            found = importlib.util.find_spec(f"orchestrator.{layer}.{name}")
+        except ModuleNotFoundError:  # a dotted name whose package is not in this layer
+            continue
+        if found:
             return importlib.import_module(f"orchestrator.{layer}.{name}")
     return None
 
@@ -139,7 +144,7 @@ DECIDERS = sorted((ROOT / "services").glob("*/decider.py"))
 def test_a_deciders_pointers_name_functions_that_exist(decider: Path) -> None:
     doc = ast.get_docstring(ast.parse(decider.read_text())) or ""
     for group in re.findall(r"\(([^()]*)\)", doc.replace("\n", " ")):
-        target = re.match(r"\s*(services/\w+/decider\.py)", group)
+        target = re.match(r"\s*(services/\w+/\w+\.py)", group)
         if target is None:
             continue
         tree = ast.parse((ROOT / target.group(1)).read_text())

@@ -7,7 +7,6 @@ import dataclasses
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.core import worker
 from orchestrator.core.envelope import Event, Tick
 from orchestrator.core.events import (
     AlertKind,
@@ -28,6 +27,8 @@ from orchestrator.core.events import (
     TaskReassigned,
     TaskStarted,
 )
+from orchestrator.core.worker import gates, runs
+from orchestrator.core.worker.work import Outcome
 from services.dev import decider as dev
 from services.devops import decider as devops
 from services.monitor import decider as monitor
@@ -51,7 +52,7 @@ def gated(role: Role, *gates: Approval, attempt: int = 1) -> Event:
 
 
 def aid(role: Role, gate: str) -> str:
-    return worker.approval_id(w.PID, w.tid(role, None if role == Role.DEVOPS else "FR-1"), gate)
+    return gates.approval_id(w.PID, w.tid(role, None if role == Role.DEVOPS else "FR-1"), gate)
 
 
 def asked(role: Role, gate: str, round: int = 0) -> ApprovalRequested:
@@ -136,7 +137,7 @@ def test_a_hand_off_of_a_running_claim_claims_again_in_a_new_round_of_the_same_a
 
 def test_the_new_claim_runs_on_the_new_executor_and_the_old_one_is_not_rerun() -> None:
     state = w.fold(dev, w.me(Role.DEV), w.assigned(Role.DEV), reassigned())
-    (started,) = worker.unfinished(state)
+    (started,) = runs.unfinished(state)
     assert dev.work_of(state, started).executor == MANUAL
     assert started.payload == TaskStarted(w.tid(Role.DEV), w.AREA, Role.DEV, 1, 1, w.LEASE)
 
@@ -145,9 +146,9 @@ def test_the_old_executors_late_result_changes_nothing() -> None:
     history = [w.assigned(Role.DEV)]
     _, old_claim = w.claim_of(dev, Role.DEV, *history)
     state = w.fold(dev, w.me(Role.DEV), *history, reassigned())
-    assert dev.finish(state, old_claim, worker.Outcome(True, "late")) == []
+    assert dev.finish(state, old_claim, Outcome(True, "late")) == []
     after = dev.evolve(state, w.completed(Role.DEV, round=0))
-    assert [s.payload for s in worker.unfinished(after)] == [
+    assert [s.payload for s in runs.unfinished(after)] == [
         TaskStarted(w.tid(Role.DEV), w.AREA, Role.DEV, 1, 1, w.LEASE)]
 
 
@@ -156,7 +157,7 @@ def test_a_hand_off_keeps_what_the_claim_was_for() -> None:
     to = Executor(Role.DEVOPS, "manual")
     state = w.fold(devops, w.me(Role.DEVOPS), *history,
                    c.control(TaskReassigned(w.tid(Role.DEVOPS, None), w.AREA, Role.DEVOPS, to)))
-    (started,) = worker.unfinished(state)
+    (started,) = runs.unfinished(state)
     work = devops.work_of(state, started)
     assert (work.executor, work.scope, work.requirement_ids, work.round) == (to, Scope.PARTIAL, ("FR-1",), 1)
 
@@ -165,7 +166,7 @@ def test_a_hand_off_of_an_idle_task_only_changes_its_next_claims_executor() -> N
     history = [w.assigned(Role.DEV), w.completed(Role.DEV)]
     assert w.then(dev, history, reassigned()) == []
     state = w.fold(dev, w.me(Role.DEV), *history, reassigned(), w.rework())
-    (started,) = worker.unfinished(state)
+    (started,) = runs.unfinished(state)
     assert dev.work_of(state, started).executor == MANUAL
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.core import control, worker
+from orchestrator.core import control
 from orchestrator.core.envelope import Event, Tick
 from orchestrator.core.events import (
     AlertKind,
@@ -23,6 +23,7 @@ from orchestrator.core.events import (
     TaskCancelled,
     TaskStarted,
 )
+from orchestrator.core.worker import runs
 from services.cto import decider as cto
 from services.dev import decider as dev
 from services.monitor import decider as monitor
@@ -65,7 +66,7 @@ def test_a_resumed_module_claims_what_waited() -> None:
 
 def test_a_running_claim_keeps_running_through_a_module_pause() -> None:
     state = w.fold(dev, w.me(Role.DEV), w.assigned(Role.DEV), said(PAUSE))
-    assert [s.payload.task_id for s in worker.unfinished(state)] == [w.tid(Role.DEV)]  # type: ignore[attr-defined]
+    assert [s.payload.task_id for s in runs.unfinished(state)] == [w.tid(Role.DEV)]  # type: ignore[attr-defined]
     assert w.then(dev, [w.assigned(Role.DEV), said(PAUSE)], said(RESUME)) == []
 
 
@@ -87,7 +88,7 @@ def test_a_cancelled_module_leaves_its_workers_nothing_to_run() -> None:
     """The PM's `task.cancelled` stops the run (the shell cancels it: a process group killed)."""
     cancelled = w.ev(TaskCancelled(w.tid(Role.DEV), AREA, "module cancelled by an operator"))
     state = w.fold(dev, w.me(Role.DEV), w.assigned(Role.DEV), cancelled)
-    assert worker.unfinished(state) == []
+    assert runs.unfinished(state) == []
     state = dev.evolve(state, w.ev(ModuleBlocked(AREA, "cancelled by an operator")))
     assert dev.is_terminal(state)
 

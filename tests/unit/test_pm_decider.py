@@ -34,7 +34,8 @@ from orchestrator.core.events import (
     TaskCancelled,
     TaskVerified,
 )
-from services.pm.decider import State, decide, evolve, initial_state
+from services.pm.decider import decide, evolve, initial_state
+from services.pm.state import State
 
 PM = Actor(Role.PM, "web", "pm-web-0")
 MONITOR = Actor(Role.MONITOR, "web")

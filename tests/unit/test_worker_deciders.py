@@ -10,7 +10,6 @@ from types import ModuleType
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestrator.core import worker
 from orchestrator.core.envelope import Actor, Attachment, Event, Tick, derive_id, follow
 from orchestrator.core.events import (
     DevopsDeployed,
@@ -33,7 +32,8 @@ from orchestrator.core.events import (
     TaskReworkRequested,
     TaskStarted,
 )
-from orchestrator.core.worker import Outcome, Work
+from orchestrator.core.worker import State, claims, initial_state, reports, runs
+from orchestrator.core.worker.work import Outcome, Work
 from services.dev import decider as dev
 from services.devops import decider as devops
 from services.qa import decider as qa
@@ -85,7 +85,7 @@ def devops_requested(scope: Scope = Scope.TOTAL, attempt: int = 1, round: int = 
     return ev(DevopsRequested(tid(Role.DEVOPS, None), AREA, scope, reqs, attempt, round))
 
 
-def fold(decider: ModuleType, actor: Actor, *history: Event) -> worker.State:
+def fold(decider: ModuleType, actor: Actor, *history: Event) -> State:
     """The worker's state after `history`, its own outputs folded in as the shell does."""
     state = decider.initial_state(actor)
     for event in history:
@@ -101,9 +101,9 @@ def then(decider: ModuleType, history: list[Event], when: Event | Tick) -> list[
     return [o.payload for o in decider.decide(fold(decider, me(role), *history), when)]
 
 
-def claim_of(decider: ModuleType, role: Role, *history: Event) -> tuple[worker.State, Event]:
+def claim_of(decider: ModuleType, role: Role, *history: Event) -> tuple[State, Event]:
     state = fold(decider, me(role), *history)
-    (started,) = worker.unfinished(state)
+    (started,) = runs.unfinished(state)
     return state, started
 
 
@@ -197,30 +197,30 @@ def test_workers_ignore_time_and_foreign_events() -> None:
 
 def test_unfinished_lists_the_claims_not_finished_yet() -> None:
     state = fold(dev, me(Role.DEV), assigned(Role.DEV))
-    assert [s.payload for s in worker.unfinished(state)] == [
+    assert [s.payload for s in runs.unfinished(state)] == [
         TaskStarted(tid(Role.DEV), AREA, Role.DEV, 1, 0, LEASE)
     ]
-    (started,) = worker.unfinished(state)
+    (started,) = runs.unfinished(state)
     done = dev.finish(state, started, Outcome(True, "done"))
     for event in done:
         state = dev.evolve(state, event)
-    assert worker.unfinished(state) == []
+    assert runs.unfinished(state) == []
 
 
 def test_a_claim_superseded_by_a_new_attempt_is_not_rerun() -> None:
     # a killed worker's claim: the re-assignment is claimed by any instance, not the zombie
     other = me(Role.DEV)
     state = fold(dev, other, assigned(Role.DEV))
-    (zombie,) = worker.unfinished(state)
+    (zombie,) = runs.unfinished(state)
     state = dev.evolve(state, assigned(Role.DEV, attempt=2))
-    assert worker.unfinished(state) == []
+    assert runs.unfinished(state) == []
     assert dev.finish(state, zombie, Outcome(True, "late")) == []
 
 
 def test_a_claim_made_by_another_instance_is_not_claimed_again() -> None:
     state = dev.initial_state(me(Role.DEV))
     trigger = assigned(Role.DEV)
-    theirs = worker.claim(worker.initial_state(Actor(Role.DEV, AREA, "w-2")), trigger,
+    theirs = claims.claim(initial_state(Actor(Role.DEV, AREA, "w-2")), trigger,
                           tid(Role.DEV), 1, 0, LEASE)
     for event in [trigger, *theirs]:
         state = dev.evolve(state, event)
@@ -309,7 +309,7 @@ def test_a_cancelled_claim_finishes_with_nothing() -> None:
     state, started = claim_of(dev, Role.DEV, assigned(Role.DEV))
     state = dev.evolve(state, ev(TaskCancelled(tid(Role.DEV), AREA, "blocked")))
     assert dev.finish(state, started, Outcome(True, "done")) == []
-    assert worker.unfinished(state) == []
+    assert runs.unfinished(state) == []
 
 
 # -- heartbeats and work --------------------------------------------------------------
@@ -317,10 +317,10 @@ def test_a_cancelled_claim_finishes_with_nothing() -> None:
 
 def test_heartbeats_derive_their_ids_from_the_claim_and_their_sequence() -> None:
     _, started = claim_of(dev, Role.DEV, assigned(Role.DEV))
-    one, two = (worker.heartbeat(started, seq, me(Role.DEV)) for seq in (1, 2))
+    one, two = (reports.heartbeat(started, seq, me(Role.DEV)) for seq in (1, 2))
     assert one.payload == TaskHeartbeat(tid(Role.DEV), AREA, Role.DEV, 1, 0, 1)
     assert one.event_id != two.event_id
-    assert one == worker.heartbeat(started, 1, me(Role.DEV))
+    assert one == reports.heartbeat(started, 1, me(Role.DEV))
 
 
 def test_work_of_a_claim_carries_the_executor_requirements_and_scope() -> None:
@@ -336,6 +336,7 @@ def test_work_of_a_claim_carries_the_executor_requirements_and_scope() -> None:
 
 
 def test_deciders_import_only_the_stdlib_and_the_kernel_types() -> None:
+    protocol = sorted((ROOT / "orchestrator/core/worker").glob("*.py"))
     allowed = {"orchestrator.core", "orchestrator.core.events", "orchestrator.core.envelope",
                "orchestrator.core.catalog", "orchestrator.core.worker", "__future__", "dataclasses",
                "enum", "json", "typing", "collections.abc"}
@@ -343,9 +344,10 @@ def test_deciders_import_only_the_stdlib_and_the_kernel_types() -> None:
     monitor = sorted(f"services/monitor/{p.name}" for p in (ROOT / "services" / "monitor").glob("*.py")
                      if p.name not in ("__init__.py", "main.py"))
     allowed |= {"services.monitor", *(f"services.monitor.{Path(p).stem}" for p in monitor)}
+    allowed |= {f"orchestrator.core.worker.{p.stem}" for p in protocol if p.stem != "__init__"}
     files = [*monitor, "services/dev/decider.py", "services/qa/decider.py",
-             "services/devops/decider.py", "orchestrator/core/worker.py"]
-    assert len(monitor) > 1
+             "services/devops/decider.py", *(str(p.relative_to(ROOT)) for p in protocol)]
+    assert len(monitor) > 1 and len(protocol) > 5  # the rule modules are checked too
     for name in files:
         tree = ast.parse((ROOT / name).read_text())
         found = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
@@ -382,7 +384,7 @@ def test_a_worker_deciding_an_input_again_after_its_claim_was_applied_claims_not
             state = decider.evolve(state, out)
         emitted |= {o.event_id for o in outs}
         assert {o.event_id for o in decider.decide(state, when)} <= emitted
-        for started in worker.unfinished(state):  # finishing twice applies once
+        for started in runs.unfinished(state):  # finishing twice applies once
             done = decider.finish(state, started, Outcome(True, "ok", smoke_ok=True))
             for out in done:
                 state = decider.evolve(state, out)

@@ -2,7 +2,7 @@
 
 One small interface: `runner_for(executor).run(work) -> Outcome`. A runner never raises
 for a bad configuration; it reports `ok=False` with a summary saying what is wrong.
-`Work` and `Outcome` live in `orchestrator.core.worker` so the pure deciders need nothing here.
+`Work` and `Outcome` live in `orchestrator.core.worker.work` so the pure deciders need nothing here.
 
 Kinds: `simulated` (here), `command` (a process in a per-task workspace), `http` (an
 agent endpoint, answering at once or by callback) and `manual` (a person, through
@@ -28,7 +28,7 @@ from orchestrator.adapters.executors.manual import ManualRunner
 from orchestrator.core.durations import parse_duration
 from orchestrator.core.envelope import Attachment
 from orchestrator.core.events import EXECUTOR_KINDS, Executor, Role
-from orchestrator.core.worker import Outcome, Work
+from orchestrator.core.worker.work import Outcome, Work
 
 __all__ = ["Outcome", "Run", "Runner", "SimulatedRunner", "Work", "runner_for", "stopped"]
 

@@ -25,7 +25,7 @@ from orchestrator.adapters.executors.workspace import (
     workspace,
 )
 from orchestrator.core.durations import parse_duration
-from orchestrator.core.worker import Outcome, Work
+from orchestrator.core.worker.work import Outcome, Work
 
 DEFAULT_TIMEOUT = "10m"
 OUTPUT_CAP = 1024 * 1024

@@ -22,7 +22,7 @@ from orchestrator.adapters.executors.workspace import work_json
 from orchestrator.adapters.wallclock import now_ms
 from orchestrator.core.durations import parse_duration
 from orchestrator.core.envelope import Attachment
-from orchestrator.core.worker import Outcome, Work
+from orchestrator.core.worker.work import Outcome, Work
 
 MAX_BACKOFF_S = 30.0
 log = logging.getLogger("orchestrator.executors.http")

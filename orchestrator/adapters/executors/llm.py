@@ -22,7 +22,7 @@ from orchestrator.adapters.executors import workspace as place
 from orchestrator.adapters.executors.manual import outcome_of
 from orchestrator.core.durations import parse_duration
 from orchestrator.core.envelope import Attachment
-from orchestrator.core.worker import Outcome, Usage, Work
+from orchestrator.core.worker.work import Outcome, Usage, Work
 
 RETRIES = 2
 

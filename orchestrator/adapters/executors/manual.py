@@ -13,7 +13,7 @@ from orchestrator.adapters.config import Settings
 from orchestrator.core.durations import parse_duration
 from orchestrator.core.envelope import Attachment
 from orchestrator.core.events import Role
-from orchestrator.core.worker import Outcome, Work
+from orchestrator.core.worker.work import Outcome, Work
 
 DEFAULT_WAIT = "24h"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from orchestrator.core.envelope import Attachment
 from orchestrator.core.events import Role
-from orchestrator.core.worker import Outcome, Work
+from orchestrator.core.worker.work import Outcome, Work
 
 
 def judge(work: Work, ws: Path, code: int, stderr_tail: str, attached: tuple[Attachment, ...],

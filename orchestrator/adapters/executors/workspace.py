@@ -16,7 +16,7 @@ from pathlib import Path
 
 from orchestrator.adapters.config import Settings
 from orchestrator.adapters.executors import shared_dir
-from orchestrator.core.worker import Work
+from orchestrator.core.worker.work import Work
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
