@@ -65,15 +65,29 @@ def module_event(action: str, module: Mapping[str, Any], reason: str = "", who: 
                  *, now_ms: int) -> Event:
     """`module.paused|resumed|cancelled` of a module as the read model has it
     (`views.MODULE_CONTROL`), if its status allows it and its project is still going."""
-    if action not in MODULE_ACTIONS:
-        raise Refused(f"unknown action {action!r}; known: {', '.join(MODULE_ACTIONS)}")
+    if (why := module_refusal(action, module)) is not None:
+        raise Refused(why)
     pid, area = module["project_id"], module["area"]
-    if module["project_status"] not in LIVE:
-        raise Refused(f"cannot {action} module {area} of {pid}: the project is {module['project_status']}")
-    if module["status"] not in MODULE_ALLOWED[action]:
-        raise Refused(f"cannot {action} module {area} of {pid}: it is {module['status']}")
     return _said(pid, module["request_id"], MODULE_ACTIONS[action](area, reason), who, now_ms,
                  f"module.{action}", area)
+
+
+def module_refusal(action: str, module: Mapping[str, Any]) -> str | None:
+    """Why `action` does not apply to `module` (keys `project_id`, `area`, `status`,
+    `project_status`), or None: the one rule `module_event` and the dashboard's buttons share."""
+    if action not in MODULE_ACTIONS:
+        return f"unknown action {action!r}; known: {', '.join(MODULE_ACTIONS)}"
+    pid, area = module["project_id"], module["area"]
+    if module["project_status"] not in LIVE:
+        return f"cannot {action} module {area} of {pid}: the project is {module['project_status']}"
+    if module["status"] not in MODULE_ALLOWED[action]:
+        return f"cannot {action} module {area} of {pid}: it is {module['status']}"
+    return None
+
+
+def module_actions(module: Mapping[str, Any]) -> list[str]:
+    """The actions `module_event` would take on `module` as it stands (the dashboard's buttons)."""
+    return [action for action in MODULE_ACTIONS if module_refusal(action, module) is None]
 
 
 def _said(project_id: str, request_id: str, payload: Payload, who: str, at: int,
@@ -84,7 +98,7 @@ def _said(project_id: str, request_id: str, payload: Payload, who: str, at: int,
 
 ANSWERS: dict[str, type[ApprovalGranted | ApprovalRejected]] = {
     "grant": ApprovalGranted, "reject": ApprovalRejected}
-LIVE = {"created", "paused", "resumed"}  # project statuses an approval or a hand-off may act in
+LIVE = {"created", "paused", "resumed"}  # project statuses an approval, a hand-off, a module control act in
 
 
 def answer(action: str, approval: Mapping[str, Any], reason: str = "", who: str = "operator", *,

@@ -229,6 +229,54 @@ def test_an_operator_pauses_and_resumes_from_the_board_and_a_reader_sees_no_cont
     assert found["status"] == "completed"
 
 
+def test_an_operator_pauses_and_resumes_one_module_from_its_row_and_a_reader_sees_no_module_buttons(
+        fleet: demo.Fleet, browser: Browser, tmp_path: Path) -> None:
+    api = _read_side(fleet)
+    tenant = f"dash-mod-{uuid.uuid4().hex[:6]}"
+    reader = _signed_in(browser, api, tokens.create(fleet.settings.dsn, [tenant], ["read"], "reader"))
+    page = _signed_in(browser, api, tokens.create(fleet.settings.dsn, [tenant], ["read", "operate"], "op"))
+    _submit(fleet, tmp_path, tenant, dev_duration="20s")  # backend's dev tasks outlast the pause
+    row = page.locator("#projects tr[data-project]")
+    expect(row).to_have_count(1, timeout=60_000)
+    project_id = row.get_attribute("data-project")
+    page.goto(f"/ui/projects/{project_id}")
+    backend, web = (page.locator(f"#board tr[data-area='{a}']") for a in ("backend", "web"))
+    expect(backend.locator(".module-controls button")).to_have_text(["Pause", "Cancel"], timeout=60_000)
+    reader.goto(f"/ui/projects/{project_id}")  # open before the pause: it follows live
+    watched = reader.locator("#board tr[data-area='backend'] th .status")
+    expect(watched).to_have_text("planned")
+    reader.evaluate("window.__still_this_page = true")
+    backend.locator("button[value=pause]").click()
+    expect(backend.locator("th .status")).to_have_text("paused", timeout=60_000)
+    expect(backend.locator(".module-controls button")).to_have_text(["Resume", "Cancel"])
+    expect(web.locator("th .status")).to_have_text("planned")  # the other module goes on
+    expect(page.locator("#project-status")).to_have_text("created")
+
+    expect(watched).to_have_text("paused", timeout=30_000)  # through the event stream
+    assert reader.evaluate("window.__still_this_page") is True  # swapped in, not reloaded
+    expect(reader.locator("#board tr[data-area]")).to_have_count(2)
+    expect(reader.locator("#board .module-controls")).to_have_count(0)  # read-only: no buttons
+
+    with page.expect_navigation() as refused:  # a stale form: pause what is paused already
+        page.evaluate("""() => { const f = document.querySelector("#board tr[data-area='backend'] form");
+                                 f.action = f.action.replace(/resume$/, "pause"); f.submit(); }""")
+    response = refused.value
+    assert response is not None and response.status == 409
+    expect(page.locator("#error")).to_have_text(f"cannot pause module backend of {project_id}: it is paused")
+
+    page.goto(f"/ui/projects/{project_id}")
+    backend.locator("button[value=resume]").click()
+    expect(backend.locator("th .status")).to_have_text("resumed", timeout=60_000)
+    expect(backend.locator(".module-controls button")).to_have_text(["Pause", "Cancel"])
+    types = [e["type"] for e in _api(api, f"/projects/{project_id}/events?limit=500",
+                                     tokens.create(fleet.settings.dsn, [tenant], ["read"]))["items"]]
+    assert types.count("module.paused") == 1 and types.count("module.resumed") == 1
+
+    page.click("#controls button[value=cancel]")  # an ended project offers no module action
+    expect(page.locator("#project-status")).to_have_text("cancelled", timeout=60_000)
+    expect(page.locator("#board .module-controls")).to_have_count(0)
+
+
 def _shots(tmp_path: Path) -> Path:
     """Where the screenshots go: `ORCH_DASHBOARD_SHOTS` (scripts/screenshots.py sets docs/), else
     the test's own directory."""
