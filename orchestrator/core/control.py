@@ -10,6 +10,7 @@ new, so a retried request is harmless.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from orchestrator.core.envelope import Actor, Event, Payload, derive_id
@@ -43,12 +44,15 @@ class Refused(ValueError):
 
 
 def event(action: str, project_id: str, request_id: str, status: str, reason: str = "",
-          who: str = "operator", *, now_ms: int) -> Event:
+          who: str = "operator", *, now_ms: int, tenant: str | None = None) -> Event:
+    """`project.paused|resumed|cancelled`, stamped with the project's `tenant` when given, so
+    that tenant's reads (its timeline, its live page) see it and what it causes."""
     if action not in ACTIONS:
         raise Refused(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
     if status not in ALLOWED[action]:
         raise Refused(f"cannot {action} project {project_id}: it is {status}")
-    return _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, f"project.{action}")
+    said = _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, f"project.{action}")
+    return replace(said, tenant=tenant)
 
 
 MODULE_ACTIONS: dict[str, type[ModulePaused | ModuleResumed | ModuleCancelled]] = {
@@ -68,8 +72,10 @@ def module_event(action: str, module: Mapping[str, Any], reason: str = "", who: 
     if (why := module_refusal(action, module)) is not None:
         raise Refused(why)
     pid, area = module["project_id"], module["area"]
-    return _said(pid, module["request_id"], MODULE_ACTIONS[action](area, reason), who, now_ms,
+    said = _said(pid, module["request_id"], MODULE_ACTIONS[action](area, reason), who, now_ms,
                  f"module.{action}", area)
+    # the project's tenant, so a tenant's reads (its timeline, its live page) see the control
+    return replace(said, tenant=module.get("tenant"))
 
 
 def module_refusal(action: str, module: Mapping[str, Any]) -> str | None:

@@ -181,6 +181,8 @@ def test_module_controls_make_their_events_keyed_by_the_project() -> None:
     paused = {**MODULE, "status": "paused"}
     assert control.module_event("resume", paused, now_ms=1).payload == ModuleResumed("web")
     assert control.module_event("cancel", {**MODULE, "status": "paused"}, now_ms=1).type == "module.cancelled"
+    assert pause.tenant is None  # a row without one: the default tenant's, as before
+    assert control.module_event("pause", {**MODULE, "tenant": "team-a"}, now_ms=1).tenant == "team-a"
 
 
 @pytest.mark.parametrize(("action", "status", "project"), [

@@ -46,7 +46,8 @@ async def apply(ctx: Context, project_id: str, action: str, reason: str, caller:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ACTIONS)}")
     return await _publish(ctx, views.PROJECT_CONTROL, project_id, caller, "project",
                           lambda row: control.event(action, project_id, row["request_id"],
-                                                    row["status"], reason, now_ms=now_ms()))
+                                                    row["status"], reason, now_ms=now_ms(),
+                                                    tenant=row.get("tenant")))
 
 
 @router.post("/projects/{project_id}/modules/{module}/{action}", status_code=202)
