@@ -10,6 +10,7 @@ new, so a retried request is harmless.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from orchestrator.core.envelope import Actor, Event, Payload, derive_id
@@ -43,12 +44,15 @@ class Refused(ValueError):
 
 
 def event(action: str, project_id: str, request_id: str, status: str, reason: str = "",
-          who: str = "operator", *, now_ms: int) -> Event:
+          who: str = "operator", *, now_ms: int, tenant: str | None = None) -> Event:
+    """`project.paused|resumed|cancelled`, stamped with the project's `tenant` when given, so
+    that tenant's reads (its timeline, its live page) see it and what it causes."""
     if action not in ACTIONS:
         raise Refused(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
     if status not in ALLOWED[action]:
         raise Refused(f"cannot {action} project {project_id}: it is {status}")
-    return _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, f"project.{action}")
+    said = _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, f"project.{action}")
+    return replace(said, tenant=tenant)
 
 
 MODULE_ACTIONS: dict[str, type[ModulePaused | ModuleResumed | ModuleCancelled]] = {
@@ -65,15 +69,31 @@ def module_event(action: str, module: Mapping[str, Any], reason: str = "", who: 
                  *, now_ms: int) -> Event:
     """`module.paused|resumed|cancelled` of a module as the read model has it
     (`views.MODULE_CONTROL`), if its status allows it and its project is still going."""
+    if (why := module_refusal(action, module)) is not None:
+        raise Refused(why)
+    pid, area = module["project_id"], module["area"]
+    said = _said(pid, module["request_id"], MODULE_ACTIONS[action](area, reason), who, now_ms,
+                 f"module.{action}", area)
+    # the project's tenant, so a tenant's reads (its timeline, its live page) see the control
+    return replace(said, tenant=module.get("tenant"))
+
+
+def module_refusal(action: str, module: Mapping[str, Any]) -> str | None:
+    """Why `action` does not apply to `module` (keys `project_id`, `area`, `status`,
+    `project_status`), or None: the one rule `module_event` and the dashboard's buttons share."""
     if action not in MODULE_ACTIONS:
-        raise Refused(f"unknown action {action!r}; known: {', '.join(MODULE_ACTIONS)}")
+        return f"unknown action {action!r}; known: {', '.join(MODULE_ACTIONS)}"
     pid, area = module["project_id"], module["area"]
     if module["project_status"] not in LIVE:
-        raise Refused(f"cannot {action} module {area} of {pid}: the project is {module['project_status']}")
+        return f"cannot {action} module {area} of {pid}: the project is {module['project_status']}"
     if module["status"] not in MODULE_ALLOWED[action]:
-        raise Refused(f"cannot {action} module {area} of {pid}: it is {module['status']}")
-    return _said(pid, module["request_id"], MODULE_ACTIONS[action](area, reason), who, now_ms,
-                 f"module.{action}", area)
+        return f"cannot {action} module {area} of {pid}: it is {module['status']}"
+    return None
+
+
+def module_actions(module: Mapping[str, Any]) -> list[str]:
+    """The actions `module_event` would take on `module` as it stands (the dashboard's buttons)."""
+    return [action for action in MODULE_ACTIONS if module_refusal(action, module) is None]
 
 
 def _said(project_id: str, request_id: str, payload: Payload, who: str, at: int,
@@ -84,7 +104,7 @@ def _said(project_id: str, request_id: str, payload: Payload, who: str, at: int,
 
 ANSWERS: dict[str, type[ApprovalGranted | ApprovalRejected]] = {
     "grant": ApprovalGranted, "reject": ApprovalRejected}
-LIVE = {"created", "paused", "resumed"}  # project statuses an approval or a hand-off may act in
+LIVE = {"created", "paused", "resumed"}  # project statuses an approval, a hand-off, a module control act in
 
 
 def answer(action: str, approval: Mapping[str, Any], reason: str = "", who: str = "operator", *,

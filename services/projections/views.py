@@ -168,10 +168,10 @@ PROJECT_ORG = "SELECT " + _agg(
     f"FROM roles o WHERE project_id = %s AND {SCOPED}", "r.area, r.role", "text")
 # What an operator's control of a project, answer to an approval or hand-off of a task is
 # checked against (the CLI passes NULL tenants: every one).
-PROJECT_CONTROL = ("SELECT row_to_json(x)::text FROM (SELECT status, request_id FROM projects "
+PROJECT_CONTROL = ("SELECT row_to_json(x)::text FROM (SELECT status, request_id, tenant FROM projects "
                    f"WHERE project_id = %s AND {SCOPED}) x")
 MODULE_CONTROL = ("SELECT row_to_json(x)::text FROM (SELECT m.project_id, m.area, m.status, "
-                  "p.request_id, p.status AS project_status FROM modules m JOIN projects p "
+                  "p.request_id, p.status AS project_status, p.tenant FROM modules m JOIN projects p "
                   "USING (project_id) WHERE m.project_id = %s AND m.area = %s "
                   "AND p.tenant = ANY(coalesce(%s::text[], ARRAY[p.tenant]))) x")
 APPROVAL = ("SELECT row_to_json(x)::text FROM (SELECT a.approval_id, a.project_id, a.request_id, "

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from orchestrator.adapters import client, tokens
+from orchestrator.adapters.stack.proc import free_port
 from orchestrator.core.envelope import Event
 from orchestrator.entrypoints import demo
 
@@ -61,6 +63,8 @@ def browser() -> Iterator[Browser]:
 def _read_side(fleet: demo.Fleet) -> str:
     """Every actor, the projector and the API; the API's URL once it answers."""
     demo.start_actors(fleet)
+    # a port of our own: 8080, when free, races other fleets on this machine
+    fleet.settings = fleet.settings.model_copy(update={"api_port": free_port()})
     api = demo.start_read_side(fleet)
     deadline = time.monotonic() + 60
     while True:
@@ -227,6 +231,68 @@ def test_an_operator_pauses_and_resumes_from_the_board_and_a_reader_sees_no_cont
     expect(page.locator("#controls")).to_have_count(0)  # nothing applies to an ended project
     found = _api(api, f"/projects/{project_id}", tokens.create(fleet.settings.dsn, [tenant], ["read"]))
     assert found["status"] == "completed"
+
+
+def _press(page: Page, button: str) -> None:
+    """Post a board form: a live swap may replace the button under the click, so press again
+    until the post has navigated (each press that posts navigates at once)."""
+    for _ in range(5):
+        try:
+            with page.expect_navigation(timeout=5_000) as moved:
+                page.click(button)
+        except PlaywrightTimeout:
+            continue
+        assert moved.value is not None and moved.value.status == 200  # the board again, after the 303
+        return
+    raise AssertionError(f"{button} never posted")
+
+
+def test_an_operator_pauses_and_resumes_one_module_from_its_row_and_a_reader_sees_no_module_buttons(
+        fleet: demo.Fleet, browser: Browser, tmp_path: Path) -> None:
+    api = _read_side(fleet)
+    tenant = f"dash-mod-{uuid.uuid4().hex[:6]}"
+    reader = _signed_in(browser, api, tokens.create(fleet.settings.dsn, [tenant], ["read"], "reader"))
+    page = _signed_in(browser, api, tokens.create(fleet.settings.dsn, [tenant], ["read", "operate"], "op"))
+    _submit(fleet, tmp_path, tenant, dev_duration="20s")  # backend's dev tasks outlast the pause
+    row = page.locator("#projects tr[data-project]")
+    expect(row).to_have_count(1, timeout=60_000)
+    project_id = row.get_attribute("data-project")
+    page.goto(f"/ui/projects/{project_id}")
+    backend, web = (page.locator(f"#board tr[data-area='{a}']") for a in ("backend", "web"))
+    expect(backend.locator(".module-controls button")).to_have_text(["Pause", "Cancel"], timeout=60_000)
+    reader.goto(f"/ui/projects/{project_id}")  # open before the pause: it follows live
+    watched = reader.locator("#board tr[data-area='backend'] th .status")
+    expect(watched).to_have_text("planned")
+    reader.evaluate("window.__still_this_page = true")
+    _press(page, "#board tr[data-area='backend'] button[value=pause]")
+    expect(backend.locator("th .status")).to_have_text("paused", timeout=60_000)
+    expect(backend.locator(".module-controls button")).to_have_text(["Resume", "Cancel"])
+    expect(web.locator("th .status")).to_have_text("planned")  # the other module goes on
+    expect(page.locator("#project-status")).to_have_text("created")
+
+    expect(watched).to_have_text("paused", timeout=30_000)  # through the event stream
+    assert reader.evaluate("window.__still_this_page") is True  # swapped in, not reloaded
+    expect(reader.locator("#board tr[data-area]")).to_have_count(2)
+    expect(reader.locator("#board .module-controls")).to_have_count(0)  # read-only: no buttons
+
+    with page.expect_navigation() as refused:  # a stale form: pause what is paused already
+        page.evaluate("""() => { const f = document.querySelector("#board tr[data-area='backend'] form");
+                                 f.action = f.action.replace(/resume$/, "pause"); f.submit(); }""")
+    response = refused.value
+    assert response is not None and response.status == 409
+    expect(page.locator("#error")).to_have_text(f"cannot pause module backend of {project_id}: it is paused")
+
+    page.goto(f"/ui/projects/{project_id}")
+    _press(page, "#board tr[data-area='backend'] button[value=resume]")
+    expect(backend.locator("th .status")).to_have_text("resumed", timeout=60_000)
+    expect(backend.locator(".module-controls button")).to_have_text(["Pause", "Cancel"])
+    types = [e["type"] for e in _api(api, f"/projects/{project_id}/events?limit=500",
+                                     tokens.create(fleet.settings.dsn, [tenant], ["read"]))["items"]]
+    assert types.count("module.paused") == 1 and types.count("module.resumed") == 1
+
+    _press(page, "#controls button[value=cancel]")  # an ended project offers no module action
+    expect(page.locator("#project-status")).to_have_text("cancelled", timeout=60_000)
+    expect(page.locator("#board .module-controls")).to_have_count(0)
 
 
 def _shots(tmp_path: Path) -> Path:

@@ -63,6 +63,8 @@ ROUTES = {
     ("GET", "/ui/tasks/{task_id}"): ("read", f"/ui/tasks/{TASK}", 200, 404),
     ("GET", "/ui/live"): ("read", "/ui/live?project_id=auth-1&for_s=0.1", 200, 404),
     ("POST", "/ui/projects/{project_id}/{action}"): ("operate", "/ui/projects/auth-1/pause", 409, 404),
+    ("POST", "/ui/projects/{project_id}/modules/{module}/{action}"): (
+        "operate", "/ui/projects/auth-1/modules/backend/pause", 409, 404),
 }
 # open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it);
 # the dashboard's sign-in and sign-out (which take or drop a token) and its static files
@@ -251,5 +253,10 @@ def test_the_session_cookie_reads_but_never_writes_and_forms_check_csrf_and_orig
     assert client.post("/ui/projects/auth-1/pause", data={"csrf": csrf},
                        headers={"Origin": "https://evil.example"}).status_code == 403
     assert client.post("/ui/projects/auth-1/pause", data={"csrf": csrf}).status_code == 409  # it ended
+    module = "/ui/projects/auth-1/modules/backend/pause"  # a module row's form: the same checks
+    assert client.post(module).status_code == 403
+    foreign_form = client.post(module, data={"csrf": csrf}, headers={"Origin": "https://evil.example"})
+    assert foreign_form.status_code == 403
+    assert client.post(module, data={"csrf": csrf}).status_code == 409
     out = client.post("/ui/sign-out", data={"csrf": csrf}, follow_redirects=False)
     assert out.status_code == 303 and 'orch_session=""' in out.headers["set-cookie"]

@@ -27,6 +27,8 @@ def test_pause_resume_and_cancel_make_their_events_keyed_by_the_project() -> Non
     assert control.event("resume", "shop-1", "req-1", "paused", now_ms=1).payload == ProjectResumed("")
     cancel = control.event("cancel", "shop-1", "req-1", "paused", now_ms=1)
     assert isinstance(cancel.payload, ProjectCancelled)
+    assert cancel.tenant is None  # no tenant given: the default tenant's, as before
+    assert control.event("cancel", "shop-1", "req-1", "paused", now_ms=1, tenant="team-a").tenant == "team-a"
 
 
 @pytest.mark.parametrize(("action", "status"), [

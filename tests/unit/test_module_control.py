@@ -184,6 +184,8 @@ def test_module_controls_make_their_events_keyed_by_the_project() -> None:
     paused = {**MODULE, "status": "paused"}
     assert control.module_event("resume", paused, now_ms=1).payload == ModuleResumed("web")
     assert control.module_event("cancel", {**MODULE, "status": "paused"}, now_ms=1).type == "module.cancelled"
+    assert pause.tenant is None  # a row without one: the default tenant's, as before
+    assert control.module_event("pause", {**MODULE, "tenant": "team-a"}, now_ms=1).tenant == "team-a"
 
 
 @pytest.mark.parametrize(("action", "status", "project"), [
@@ -194,6 +196,23 @@ def test_module_controls_make_their_events_keyed_by_the_project() -> None:
 def test_a_module_control_that_does_not_apply_is_refused(action: str, status: str, project: str) -> None:
     with pytest.raises(control.Refused, match=action):
         control.module_event(action, {**MODULE, "status": status, "project_status": project}, now_ms=1)
+
+
+@pytest.mark.parametrize(("status", "project", "offered"), [
+    ("planned", "created", ["pause", "cancel"]), ("resumed", "resumed", ["pause", "cancel"]),
+    ("paused", "paused", ["resume", "cancel"]), ("completed", "created", []),
+    ("cancelled", "created", []), ("planned", "completed", []), ("paused", "cancelled", []),
+])
+def test_the_dashboard_offers_exactly_the_module_actions_module_event_takes(
+        status: str, project: str, offered: list[str]) -> None:
+    module = {**MODULE, "status": status, "project_status": project}
+    assert control.module_actions(module) == offered
+    for action in control.MODULE_ACTIONS:  # the buttons and the 409 are one rule
+        if action in offered:
+            assert control.module_event(action, module, now_ms=1).payload.area == "web"
+        else:
+            with pytest.raises(control.Refused):
+                control.module_event(action, module, now_ms=1)
 
 
 def test_the_read_model_shows_the_module_paused_resumed_cancelled_and_keeps_it_cancelled() -> None:

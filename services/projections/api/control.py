@@ -5,7 +5,8 @@
 - `POST /tasks/{id}/reassign {executor: {kind, options}}`: a hand-off.
 Writes take scope `operate`, on a project of one of the token's tenants (another tenant's
 is a 404); an action that does not apply as things stand is a 409. The dashboard's board
-posts the project actions as forms (`dashboard.control_form`, through `apply`).
+posts the project and module actions as forms (`dashboard.control_form` through `apply`,
+`dashboard.module_control_form` through `apply_module`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ async def apply(ctx: Context, project_id: str, action: str, reason: str, caller:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ACTIONS)}")
     return await _publish(ctx, views.PROJECT_CONTROL, project_id, caller, "project",
                           lambda row: control.event(action, project_id, row["request_id"],
-                                                    row["status"], reason, now_ms=now_ms()))
+                                                    row["status"], reason, now_ms=now_ms(),
+                                                    tenant=row.get("tenant")))
 
 
 @router.post("/projects/{project_id}/modules/{module}/{action}", status_code=202)
@@ -53,11 +55,17 @@ async def act_on_module(request: Request, project_id: str, module: str, action: 
                         body: ControlBody | None = None,
                         caller: Principal = auth.OPERATE) -> dict[str, Any]:
     """One module's pause, resume or cancel (404 unknown action, project or module; 409 refused)."""
+    return await apply_module(context(request), project_id, module, action,
+                              (body or ControlBody()).reason, caller)
+
+
+async def apply_module(ctx: Context, project_id: str, module: str, action: str, reason: str,
+                       caller: Principal) -> dict[str, Any]:
+    """The module action's event produced onto the log (404 unknown action, project or module,
+    409 refused): the API route's and the dashboard form's one path."""
     if action not in control.MODULE_ACTIONS:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.MODULE_ACTIONS)}")
-    reason = (body or ControlBody()).reason
-    return await _publish(context(request), views.MODULE_CONTROL, project_id, caller,
-                          f"module {module} in project",
+    return await _publish(ctx, views.MODULE_CONTROL, project_id, caller, f"module {module} in project",
                           lambda row: control.module_event(action, row, reason, now_ms=now_ms()), module)
 
 

@@ -74,11 +74,15 @@ async def board_page(request: Request, project_id: str, caller: Principal = auth
         grid[task["area"]][task["status"]].append(task)
     areas = sorted({m["area"] for m in project["module_list"]} | set(grid))
     counts = {s: sum(len(grid[a][s]) for a in areas) for s in TASK_STATUSES}
+    operator = "operate" in caller.scopes
     return pages.render(request, "board.html", project=project, grid=grid, areas=areas,
                         statuses=TASK_STATUSES, counts=counts, tasks=tasks, alerts=alerts,
                         modules={m["area"]: m for m in project["module_list"]},
                         actions=[a for a, sources in controls.ALLOWED.items() if project["status"] in sources]
-                        if "operate" in caller.scopes else [],
+                        if operator else [],
+                        module_actions={m["area"]: controls.module_actions(
+                            {**m, "project_id": project_id, "project_status": project["status"]})
+                            for m in project["module_list"]} if operator else {},
                         live=f"{pages.PREFIX}/live?project_id={project_id}")
 
 
@@ -122,4 +126,13 @@ async def control_form(request: Request, project_id: str, action: str,
     """Pause, resume or cancel from the board (scope `operate`); back to the board, which
     shows the new status once projected."""
     await control.apply(context(request), project_id, action, "from the dashboard", caller)
+    return RedirectResponse(f"{pages.PREFIX}/projects/{project_id}", 303)
+
+
+@router.post(pages.PREFIX + "/projects/{project_id}/modules/{module}/{action}")
+async def module_control_form(request: Request, project_id: str, module: str, action: str,
+                              caller: Principal = auth.FORM_OPERATE) -> Response:
+    """One module's pause, resume or cancel from its board row (scope `operate`), through the
+    API route's own function, so a refused one is the same 409 (shown as the error page)."""
+    await control.apply_module(context(request), project_id, module, action, "from the dashboard", caller)
     return RedirectResponse(f"{pages.PREFIX}/projects/{project_id}", 303)
