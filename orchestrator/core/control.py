@@ -10,7 +10,6 @@ new, so a retried request is harmless.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from orchestrator.core.envelope import Actor, Event, Payload, derive_id
@@ -51,8 +50,8 @@ def event(action: str, project_id: str, request_id: str, status: str, reason: st
         raise Refused(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
     if status not in ALLOWED[action]:
         raise Refused(f"cannot {action} project {project_id}: it is {status}")
-    said = _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, f"project.{action}")
-    return replace(said, tenant=tenant)
+    return _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, tenant,
+                 f"project.{action}")
 
 
 MODULE_ACTIONS: dict[str, type[ModulePaused | ModuleResumed | ModuleCancelled]] = {
@@ -72,10 +71,8 @@ def module_event(action: str, module: Mapping[str, Any], reason: str = "", who: 
     if (why := module_refusal(action, module)) is not None:
         raise Refused(why)
     pid, area = module["project_id"], module["area"]
-    said = _said(pid, module["request_id"], MODULE_ACTIONS[action](area, reason), who, now_ms,
-                 f"module.{action}", area)
-    # the project's tenant, so a tenant's reads (its timeline, its live page) see the control
-    return replace(said, tenant=module.get("tenant"))
+    return _said(pid, module["request_id"], MODULE_ACTIONS[action](area, reason), who, now_ms,
+                 module.get("tenant"), f"module.{action}", area)
 
 
 def module_refusal(action: str, module: Mapping[str, Any]) -> str | None:
@@ -97,9 +94,11 @@ def module_actions(module: Mapping[str, Any]) -> list[str]:
 
 
 def _said(project_id: str, request_id: str, payload: Payload, who: str, at: int,
-          *parts: object) -> Event:
+          tenant: str | None, *parts: object) -> Event:
+    """The operator's event, stamped with the project's tenant (from the read model's row) so
+    that tenant's reads (its timeline, its live page) see it and what it causes."""
     return Event(derive_id(project_id, *parts, at), project_id, request_id, None, at,
-                 Actor(Role.CLIENT, None, who), payload)
+                 Actor(Role.CLIENT, None, who), payload, tenant=tenant)
 
 
 ANSWERS: dict[str, type[ApprovalGranted | ApprovalRejected]] = {
@@ -120,7 +119,8 @@ def answer(action: str, approval: Mapping[str, Any], reason: str = "", who: str 
         raise Refused(f"cannot {action} approval {aid}: project is {approval['project_status']}")
     payload = ANSWERS[action](aid, approval["task_id"], approval["area"], Role(approval["role"]),
                               approval["gate"], reason)
-    return _said(approval["project_id"], approval["request_id"], payload, who, now_ms, aid, action)
+    return _said(approval["project_id"], approval["request_id"], payload, who, now_ms,
+                 approval.get("tenant"), aid, action)
 
 
 ENDED_TASK = {"verified", "cancelled"}
@@ -139,4 +139,5 @@ def reassign(task: Mapping[str, Any], kind: str, options: Mapping[str, str] | No
     role = Role(task["role"])
     payload = TaskReassigned(tid, task["area"], role, Executor(role, kind, None, dict(options or {})),
                              reason)
-    return _said(task["project_id"], task["request_id"], payload, who, now_ms, tid, "reassign", kind)
+    return _said(task["project_id"], task["request_id"], payload, who, now_ms, task.get("tenant"),
+                 tid, "reassign", kind)

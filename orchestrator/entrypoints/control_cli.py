@@ -54,7 +54,8 @@ def _act(action: str, project: str, reason: str, module: str | None) -> None:
                  module)
         return
     _publish(None, project, "project", lambda row: control.event(
-        action, project, row["request_id"], row["status"], reason, who="cli", now_ms=now_ms()))
+        action, project, row["request_id"], row["status"], reason, who="cli", now_ms=now_ms(),
+        tenant=row.get("tenant")))
 
 
 @project_app.command("pause")

@@ -175,11 +175,13 @@ MODULE_CONTROL = ("SELECT row_to_json(x)::text FROM (SELECT m.project_id, m.area
                   "USING (project_id) WHERE m.project_id = %s AND m.area = %s "
                   "AND p.tenant = ANY(coalesce(%s::text[], ARRAY[p.tenant]))) x")
 APPROVAL = ("SELECT row_to_json(x)::text FROM (SELECT a.approval_id, a.project_id, a.request_id, "
-            "a.task_id, a.area, a.role, a.gate, a.status, p.status AS project_status FROM approvals a "
+            "a.task_id, a.area, a.role, a.gate, a.status, p.status AS project_status, p.tenant "
+            "FROM approvals a "
             "JOIN projects p USING (project_id) WHERE a.approval_id = %s "
             "AND a.tenant = ANY(coalesce(%s::text[], ARRAY[a.tenant]))) x")
 HANDOFF = ("SELECT row_to_json(x)::text FROM (SELECT t.task_id, t.project_id, t.area, t.role, t.status, "
-           "p.request_id, p.status AS project_status FROM tasks t JOIN projects p USING (project_id) "
+           "p.request_id, p.status AS project_status, p.tenant "
+           "FROM tasks t JOIN projects p USING (project_id) "
            "WHERE t.task_id = %s AND t.tenant = ANY(coalesce(%s::text[], ARRAY[t.tenant]))) x")
 PROJECT_EXISTS = f"EXISTS (SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED})"
 PROJECT_VISIBLE = f"SELECT 1 FROM projects WHERE project_id = %s AND {SCOPED}"

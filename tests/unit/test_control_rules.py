@@ -101,3 +101,9 @@ def test_the_read_model_lists_an_approval_pending_then_answered_once() -> None:
     fold(rows, control.answer("grant", APPROVAL, now_ms=3000))  # a second answer changes nothing
     row = rows.approvals["ap-1"]
     assert (row["status"], row["reason"], row["decided_by"], row["round"]) == ("rejected", "no", "ops", 2)
+
+
+def test_an_answer_and_a_hand_off_carry_the_project_tenant_so_its_reads_see_them() -> None:
+    assert control.answer("grant", {**APPROVAL, "tenant": "team-a"}, now_ms=1).tenant == "team-a"
+    assert control.reassign({**TASK, "tenant": "team-a"}, "manual", now_ms=1).tenant == "team-a"
+    assert control.answer("grant", APPROVAL, now_ms=1).tenant is None  # a row without one: the default
