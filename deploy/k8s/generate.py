@@ -23,11 +23,12 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # run as a script from anywhere: the actor list is the kernel's
+from orchestrator.core.actors import AREAS, PER_AREA, SERVICES  # noqa: E402
+
 NAMESPACE = "orchestrator"
 IMAGE = "ghcr.io/delivery-orchestrator/orchestrator:0.1.0"
-AREAS = ("backend", "web", "mobile")
-PER_AREA = ("pm", "monitor", "dev", "qa", "devops")
-SINGLE = ("spec", "cto", "projector", "api")
+SINGLE = tuple(s for s in SERVICES if s not in PER_AREA)  # spec, cto, projector, api
 WORKERS = ("dev", "qa", "devops")  # call out to executors; scaled by KEDA in prod
 POSTGRES_CLIENTS = ("projector", "api")
 HEALTH_PORT = 9100

@@ -13,7 +13,7 @@ from orchestrator.adapters import artifacts, config
 from orchestrator.core import exitcodes
 from orchestrator.core.envelope import Attachment
 from orchestrator.entrypoints import control_cli
-from orchestrator.entrypoints.read_cli import database
+from orchestrator.entrypoints.read_cli import database, fail
 from services.projections import verdicts, views
 from services.projections.main import reader_dsn
 
@@ -32,11 +32,6 @@ def reassign(task: str, executor: str = typer.Option(..., "--executor", help="si
     """Hand TASK to another executor; a running claim is superseded, its late result ignored."""
 
     control_cli.reassign(task, executor, option, reason)
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _verdict(task: str, ok: bool, files: list[Path] | None, note: str, failures: list[str]) -> None:

@@ -17,7 +17,8 @@ from pydantic import (
     Tag,
 )
 
-from services.spec.fields import AREAS, Area, StrictModel, Text
+from orchestrator.core.actors import AREAS
+from services.spec.fields import Area, StrictModel, Text
 from services.spec.policy_doc import _Policy
 
 ONE, PER_AREA = "<executor>", "<per-area>"  # union tags, dropped from error paths

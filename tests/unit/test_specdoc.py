@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+import typing
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from orchestrator.core import actors
+from orchestrator.core.durations import parse_duration
 from orchestrator.core.events import Approval, Executor, ProjectCreated, Role, SpecError
 from services.spec import fields, specdoc
 
@@ -180,7 +183,17 @@ def test_json_is_accepted_and_executors_per_area_become_string_options() -> None
 @pytest.mark.parametrize(("text", "ms"), [("500ms", 500), ("45s", 45_000),
                                           ("30m", 1_800_000), ("2h", 7_200_000)])
 def test_durations_are_read_in_milliseconds(text: str, ms: int) -> None:
-    assert fields.duration_ms(text) == ms
+    assert parse_duration(text, strict=True) == ms
+
+
+@pytest.mark.parametrize("text", ["1.5m", "2", " 2s", "2 s", "-1s", "1d"])
+def test_the_spec_takes_only_an_integer_and_a_unit(text: str) -> None:
+    with pytest.raises(ValueError, match="must look like 500ms, 45s, 30m or 2h"):
+        parse_duration(text, strict=True)
+
+
+def test_the_spec_area_type_names_the_areas_of_the_actor_list() -> None:
+    assert typing.get_args(fields.Area) == actors.AREAS
 
 
 @settings(max_examples=300, deadline=None)
