@@ -24,8 +24,8 @@ from services.projections.api.context import context
 router = APIRouter(include_in_schema=False)
 ALL = 500  # a page shows up to this many rows of a list (the JSON routes page further)
 BUDGET = "budget"  # the alert kind a budget's warning or stop carries (`monitor.alert`)
-TASK_STATUSES = ("assigned", "started", "completed", "qa_failed", "deployed", "failed", "verified",
-                 "cancelled")
+TASK_STATUSES = ("assigned", "awaiting_approval", "started", "completed", "qa_failed", "deployed", "failed",
+                 "verified", "cancelled")
 
 
 async def _items(request: Request, table: str, filters: dict[str, Any], mine: list[str] | None,
