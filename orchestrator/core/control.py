@@ -110,32 +110,49 @@ def answer(action: str, approval: Mapping[str, Any], reason: str = "", who: str 
            now_ms: int) -> Event:
     """`approval.granted|rejected` of an approval as the read model has it (`views.APPROVAL`),
     if still pending in a project still going."""
-    if action not in ANSWERS:
-        raise Refused(f"unknown action {action!r}; known: {', '.join(ANSWERS)}")
+    if (why := answer_refusal(action, approval)) is not None:
+        raise Refused(why)
     aid = approval["approval_id"]
-    if approval["status"] != "pending":
-        raise Refused(f"cannot {action} approval {aid}: it is {approval['status']}")
-    if approval["project_status"] not in LIVE:
-        raise Refused(f"cannot {action} approval {aid}: project is {approval['project_status']}")
     payload = ANSWERS[action](aid, approval["task_id"], approval["area"], Role(approval["role"]),
                               approval["gate"], reason)
     return _said(approval["project_id"], approval["request_id"], payload, who, now_ms,
                  approval.get("tenant"), aid, action)
 
 
+def answer_refusal(action: str, approval: Mapping[str, Any]) -> str | None:
+    """Why `action` does not answer `approval` (keys `approval_id`, `status`, `project_status`),
+    or None: the one rule `answer` and the dashboard's Grant / Reject buttons share."""
+    if action not in ANSWERS:
+        return f"unknown action {action!r}; known: {', '.join(ANSWERS)}"
+    aid = approval["approval_id"]
+    if approval["status"] != "pending":
+        return f"cannot {action} approval {aid}: it is {approval['status']}"
+    if approval["project_status"] not in LIVE:
+        return f"cannot {action} approval {aid}: project is {approval['project_status']}"
+    return None
+
+
 ENDED_TASK = {"verified", "cancelled"}
+
+
+def handoff_refusal(task: Mapping[str, Any], kind: str) -> str | None:
+    """Why `task` (keys `task_id`, `status`, `project_status`) cannot go to an executor of
+    `kind`, or None: the one rule `reassign` and the dashboard's hand-off form share."""
+    if kind not in EXECUTOR_KINDS:
+        return f"unknown executor kind {kind!r}; known: {', '.join(EXECUTOR_KINDS)}"
+    if task["status"] in ENDED_TASK or task["project_status"] not in LIVE:
+        return (f"cannot reassign task {task['task_id']}: it is {task['status']}, "
+                f"its project {task['project_status']}")
+    return None
 
 
 def reassign(task: Mapping[str, Any], kind: str, options: Mapping[str, str] | None = None,
              reason: str = "", who: str = "operator", *, now_ms: int) -> Event:
     """`task.reassigned` of a task as the read model has it (`views.HANDOFF`) to an executor
     of `kind`, unless the task or its project ended."""
+    if (why := handoff_refusal(task, kind)) is not None:
+        raise Refused(why)
     tid = task["task_id"]
-    if kind not in EXECUTOR_KINDS:
-        raise Refused(f"unknown executor kind {kind!r}; known: {', '.join(EXECUTOR_KINDS)}")
-    if task["status"] in ENDED_TASK or task["project_status"] not in LIVE:
-        raise Refused(f"cannot reassign task {tid}: it is {task['status']}, "
-                      f"its project {task['project_status']}")
     role = Role(task["role"])
     payload = TaskReassigned(tid, task["area"], role, Executor(role, kind, None, dict(options or {})),
                              reason)

@@ -65,6 +65,10 @@ ROUTES = {
     ("POST", "/ui/projects/{project_id}/{action}"): ("operate", "/ui/projects/auth-1/pause", 409, 404),
     ("POST", "/ui/projects/{project_id}/modules/{module}/{action}"): (
         "operate", "/ui/projects/auth-1/modules/backend/pause", 409, 404),
+    ("GET", "/ui/approvals"): ("read", "/ui/approvals", 200, 200),
+    ("GET", "/ui/org"): ("read", "/ui/org", 200, 200),
+    ("POST", "/ui/approvals/{approval_id}/{action}"): ("operate", "/ui/approvals/none/grant", 404, 404),
+    ("POST", "/ui/tasks/{task_id}/reassign"): ("operate", f"/ui/tasks/{TASK}/reassign", 409, 404),
 }
 # open on purpose: probes; the callback carries its own per-claim HMAC token (403 without it);
 # the dashboard's sign-in and sign-out (which take or drop a token) and its static files
@@ -85,7 +89,9 @@ def world(settings: Settings, schema: str) -> Iterator[tuple[TestClient, Setting
 def _call(client: TestClient, method: str, path: str, token: str | None) -> int:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     body = b"name: shop\n" if path.startswith("/specs") else None
-    if path.endswith("/reassign"):  # the one write whose body is required
+    if path.endswith("/reassign") and path.startswith("/ui/"):  # the task page's form
+        body, headers = b"kind=manual", {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    elif path.endswith("/reassign"):  # the one write whose body is required
         body, headers = b'{"executor": {"kind": "manual"}}', {**headers, "Content-Type": "application/json"}
     return client.request(method, path, headers=headers, content=body).status_code
 
@@ -258,5 +264,14 @@ def test_the_session_cookie_reads_but_never_writes_and_forms_check_csrf_and_orig
     foreign_form = client.post(module, data={"csrf": csrf}, headers={"Origin": "https://evil.example"})
     assert foreign_form.status_code == 403
     assert client.post(module, data={"csrf": csrf}).status_code == 409
+    # the approvals' and the task page's forms, added since: the same checks, then the API's answer
+    for form, fields, answer in (("/ui/approvals/none/grant", {"reason": "ok"}, 404),
+                                 (f"/ui/tasks/{TASK}/reassign", {"kind": "manual"}, 409)):
+        assert client.post(form, data=fields).status_code == 403, form
+        assert client.post(form, data={**fields, "csrf": csrf},
+                           headers={"Origin": "https://evil.example"}).status_code == 403, form
+        assert client.post(form, data={**fields, "csrf": csrf}).status_code == answer, form
+    refused = client.post(f"/ui/tasks/{TASK}/reassign", data={"kind": "manual", "csrf": csrf})
+    assert "cannot reassign task" in refused.text  # the API's own refusal, as the error page
     out = client.post("/ui/sign-out", data={"csrf": csrf}, follow_redirects=False)
     assert out.status_code == 303 and 'orch_session=""' in out.headers["set-cookie"]

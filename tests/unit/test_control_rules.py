@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from orchestrator.core import control
@@ -89,6 +91,33 @@ def test_a_hand_off_to_an_unknown_executor_or_of_an_ended_task_is_refused(
         kind: str, change: dict[str, str]) -> None:
     with pytest.raises(control.Refused):
         control.reassign({**TASK, **change}, kind, now_ms=1)
+
+
+@pytest.mark.parametrize("change", [{}, {"status": "granted"}, {"project_status": "completed"},
+                                    {"project_status": "paused"}])
+def test_the_dashboards_answer_buttons_are_exactly_what_answer_takes(change: dict[str, str]) -> None:
+    approval = {**APPROVAL, **change}
+    for action in [*control.ANSWERS, "maybe"]:
+        why = control.answer_refusal(action, approval)
+        if why is None:
+            assert control.answer(action, approval, now_ms=1).payload.approval_id == "ap-1"  # type: ignore[union-attr]
+        else:
+            with pytest.raises(control.Refused, match=re.escape(why)):
+                control.answer(action, approval, now_ms=1)
+
+
+@pytest.mark.parametrize("change", [{}, {"status": "cancelled"}, {"project_status": "blocked"},
+                                    {"status": "qa_failed", "project_status": "paused"}])
+def test_the_task_pages_hand_off_kinds_are_exactly_what_reassign_takes(change: dict[str, str]) -> None:
+    task = {**TASK, **change}
+    for kind in [*control.EXECUTOR_KINDS, "robot"]:
+        why = control.handoff_refusal(task, kind)
+        if why is None:
+            assert control.reassign(task, kind, now_ms=1).type == "task.reassigned"
+        else:
+            with pytest.raises(control.Refused, match=re.escape(why)):
+                control.reassign(task, kind, now_ms=1)
+    assert (control.handoff_refusal(task, "manual") is None) == (not change or "paused" in change.values())
 
 
 def test_the_read_model_lists_an_approval_pending_then_answered_once() -> None:

@@ -6,7 +6,9 @@
 Writes take scope `operate`, on a project of one of the token's tenants (another tenant's
 is a 404); an action that does not apply as things stand is a 409. The dashboard's board
 posts the project and module actions as forms (`dashboard.control_form` through `apply`,
-`dashboard.module_control_form` through `apply_module`).
+`dashboard.module_control_form` through `apply_module`), its approval and task pages the
+answers and hand-offs (`dashboard.answer_form` through `answer_approval`,
+`dashboard.handoff_form` through `hand_off`).
 """
 
 from __future__ import annotations
@@ -101,10 +103,17 @@ async def _publish(ctx: Context, read: str, key: str, caller: Principal, what: s
 @router.post("/approvals/{approval_id}/{action}", status_code=202)
 async def answer(request: Request, approval_id: str, action: str, body: ControlBody | None = None,
                  caller: Principal = auth.OPERATE) -> dict[str, Any]:
+    return await answer_approval(context(request), approval_id, action, (body or ControlBody()).reason,
+                                 caller)
+
+
+async def answer_approval(ctx: Context, approval_id: str, action: str, reason: str,
+                          caller: Principal) -> dict[str, Any]:
+    """The answer's event produced onto the log (404 unknown action or approval, 409 refused):
+    the API route's and the dashboard form's one path."""
     if action not in control.ANSWERS:
         raise HTTPException(404, f"no action {action!r}; known: {', '.join(control.ANSWERS)}")
-    reason = (body or ControlBody()).reason
-    return await _publish(context(request), views.APPROVAL, approval_id, caller, "approval",
+    return await _publish(ctx, views.APPROVAL, approval_id, caller, "approval",
                           lambda row: control.answer(action, row, reason, now_ms=now_ms()))
 
 
@@ -122,7 +131,20 @@ class ReassignBody(BaseModel):
 async def reassign(request: Request, task_id: str, body: ReassignBody,
                    caller: Principal = auth.OPERATE) -> dict[str, Any]:
     """Hand the task to another executor: a running claim is superseded by a new round."""
-    to = body.executor
-    return await _publish(context(request), views.HANDOFF, task_id, caller, "task",
-                          lambda row: control.reassign(row, to.kind, to.options, body.reason,
-                                                                 now_ms=now_ms()))
+    return await hand_off(context(request), task_id, body.executor.kind, body.executor.options,
+                          body.reason, caller)
+
+
+async def hand_off(ctx: Context, task_id: str, kind: str, options: dict[str, str], reason: str,
+                   caller: Principal) -> dict[str, Any]:
+    """The hand-off's event produced onto the log (404 unknown task, 409 refused): the API
+    route's and the dashboard form's one path."""
+    return await _publish(ctx, views.HANDOFF, task_id, caller, "task",
+                          lambda row: control.reassign(row, kind, options, reason, now_ms=now_ms()))
+
+
+async def handoff_row(ctx: Context, task_id: str, caller: Principal) -> dict[str, Any] | None:
+    """The task as a hand-off is checked against (`views.HANDOFF`), None when not the caller's:
+    what the task page asks `control.handoff_refusal` before offering the form."""
+    row = await ctx.one(views.HANDOFF, [task_id, auth.tenants(caller)])
+    return None if row is None else dict(json.loads(row[0]))

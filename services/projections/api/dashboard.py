@@ -1,6 +1,8 @@
-"""The dashboard's pages (scope `read`, HTML): projects, a project's board and timeline, the
-causal tree of a submission, a task. Each reads through the same statements and tenant
-filter as the JSON routes (`views`), so a tenant's page shows what its API calls would.
+"""The dashboard's pages (scope `read`, HTML): projects, a project's board (with its pending
+approvals, org chart and alerts) and timeline, the causal tree of a submission, a task, the
+approvals waiting, the org. Each reads through the same statements and tenant filter as the
+JSON routes (`views`, or the route module's own function), so a tenant's page shows what its
+API calls would; each form (scope `operate`) posts through the API route's own function.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from fastapi.responses import RedirectResponse
 
 from orchestrator.adapters.tokens import Principal
 from orchestrator.core import control as controls
+from orchestrator.core.events import EXECUTOR_KINDS
 from services.projections import evidence, views
-from services.projections.api import auth, control, pages, requests, tree
+from services.projections.api import auth, control, cookies, org, pages, requests, tree
 from services.projections.api.context import context
 
 router = APIRouter(include_in_schema=False)
 ALL = 500  # a page shows up to this many rows of a list (the JSON routes page further)
-TASK_STATUSES = ("assigned", "started", "completed", "qa_failed", "deployed", "failed", "verified",
-                 "cancelled")
+BUDGET = "budget"  # the alert kind a budget's warning or stop carries (`monitor.alert`)
+TASK_STATUSES = ("assigned", "awaiting_approval", "started", "completed", "qa_failed", "deployed", "failed",
+                 "verified", "cancelled")
 
 
 async def _items(request: Request, table: str, filters: dict[str, Any], mine: list[str] | None,
@@ -75,8 +79,14 @@ async def board_page(request: Request, project_id: str, caller: Principal = auth
     areas = sorted({m["area"] for m in project["module_list"]} | set(grid))
     counts = {s: sum(len(grid[a][s]) for a in areas) for s in TASK_STATUSES}
     operator = "operate" in caller.scopes
+    pending = await _items(request, "approvals", {"project_id": project_id, "status": "pending"}, mine)
     return pages.render(request, "board.html", project=project, grid=grid, areas=areas,
                         statuses=TASK_STATUSES, counts=counts, tasks=tasks, alerts=alerts,
+                        budget_alerts=[a for a in alerts if a["kind"] == BUDGET],
+                        approvals=pending, answers=_answers(pending, {project_id: project["status"]},
+                                                            operator),
+                        roles=await org.project_roles(request, project_id, caller),
+                        here=f"{pages.PREFIX}/projects/{project_id}",
                         modules={m["area"]: m for m in project["module_list"]},
                         actions=[a for a, sources in controls.ALLOWED.items() if project["status"] in sources]
                         if operator else [],
@@ -84,6 +94,37 @@ async def board_page(request: Request, project_id: str, caller: Principal = auth
                             {**m, "project_id": project_id, "project_status": project["status"]})
                             for m in project["module_list"]} if operator else {},
                         live=f"{pages.PREFIX}/live?project_id={project_id}")
+
+
+def _answers(approvals: list[dict[str, Any]], statuses: dict[str, str],
+             operator: bool) -> dict[str, list[str]]:
+    """Per approval, the answers `control.answer` would take as things stand (the buttons);
+    none for a reader."""
+    if not operator:
+        return {}
+    return {a["approval_id"]: [act for act in controls.ANSWERS if controls.answer_refusal(
+        act, {**a, "project_status": statuses.get(a["project_id"], "")}) is None] for a in approvals}
+
+
+@router.get(pages.PREFIX + "/approvals")
+async def approvals_page(request: Request, caller: Principal = auth.READ) -> Response:
+    """The approvals waiting for a person across the caller's tenants, oldest first."""
+    mine = auth.tenants(caller)
+    pending = await _items(request, "approvals", {"status": "pending"}, mine)
+    projects = {p["project_id"]: p for p in await _items(request, "projects", {}, mine)}
+    statuses = {pid: p["status"] for pid, p in projects.items()}
+    return pages.render(request, "approvals.html", approvals=pending, projects=projects,
+                        answers=_answers(pending, statuses, "operate" in caller.scopes),
+                        here=pages.PREFIX + "/approvals", live=pages.PREFIX + "/live")
+
+
+@router.get(pages.PREFIX + "/org")
+async def org_page(request: Request, area: str | None = None, caller: Principal = auth.READ) -> Response:
+    """The org chart across the caller's tenants: per role and area, who serves; per instance, its work."""
+    found = await org.summary(request, area or None, caller)
+    return pages.render(request, "org.html", roles=found.get("roles", []),
+                        instances=found.get("instances", []), area=area or "",
+                        live=pages.PREFIX + "/live")
 
 
 @router.get(pages.PREFIX + "/projects/{project_id}/timeline")
@@ -113,7 +154,11 @@ async def task_page(request: Request, task_id: str, caller: Principal = auth.REA
     events = task.pop("events")
     found = evidence.by_task(events, [task])[0]
     deployed = ("devops.deployed", "devops.failed", "smoke.passed", "smoke.failed")
+    handoff = await control.handoff_row(context(request), task_id, caller) \
+        if "operate" in caller.scopes else None
     return pages.render(request, "task.html", task=task, attempts=found["attempts"], events=events,
+                        kinds=[k for k in EXECUTOR_KINDS if controls.handoff_refusal(handoff, k) is None]
+                        if handoff else [],
                         qa=[e for e in events if e["type"] in ("qa.passed", "qa.failed")],
                         deployments=[e for e in events if e["type"] in deployed],
                         heartbeats=[e for e in events if e["type"] == "task.heartbeat"],
@@ -136,3 +181,31 @@ async def module_control_form(request: Request, project_id: str, module: str, ac
     API route's own function, so a refused one is the same 409 (shown as the error page)."""
     await control.apply_module(context(request), project_id, module, action, "from the dashboard", caller)
     return RedirectResponse(f"{pages.PREFIX}/projects/{project_id}", 303)
+
+
+def _back(fields: dict[str, str], default: str) -> str:
+    """Where a form returns: the page it came from (its `next` field), only ever a dashboard page."""
+    target = fields.get("next", "")
+    return target if target.startswith(pages.PREFIX + "/") else default
+
+
+@router.post(pages.PREFIX + "/approvals/{approval_id}/{action}")
+async def answer_form(request: Request, approval_id: str, action: str,
+                      caller: Principal = auth.FORM_OPERATE) -> Response:
+    """Grant or reject an approval from the board or the approvals page (scope `operate`),
+    through the API route's own function: a refused one (answered already, project ended) is
+    its 409, shown as the error page."""
+    fields = await cookies.form_fields(request)
+    done = await control.answer_approval(context(request), approval_id, action,
+                                         fields.get("reason", "").strip(), caller)
+    return RedirectResponse(_back(fields, f"{pages.PREFIX}/projects/{done['project_id']}"), 303)
+
+
+@router.post(pages.PREFIX + "/tasks/{task_id:path}/reassign")
+async def handoff_form(request: Request, task_id: str, caller: Principal = auth.FORM_OPERATE) -> Response:
+    """Hand a live task to another executor kind from its page (scope `operate`), through the
+    API route's own function (a refused one is its 409); back to the task page."""
+    fields = await cookies.form_fields(request)
+    await control.hand_off(context(request), task_id, fields.get("kind", ""), {},
+                           fields.get("reason", "").strip(), caller)
+    return RedirectResponse(f"{pages.PREFIX}/tasks/{task_id}", 303)

@@ -6,6 +6,7 @@ stream says something changed) only its `<main>`, which the script swaps in plac
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,14 @@ HERE = Path(__file__).parent
 TEMPLATES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(),
                         trim_blocks=True, lstrip_blocks=True)
 PREFIX = "/ui"
+
+
+def _at_ms(ms: int | None) -> str:
+    """A time in epoch milliseconds (as `deadline_ms` is kept) the way the pages show the others."""
+    return "" if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+TEMPLATES.filters["at_ms"] = _at_ms
 
 
 def render(request: Request, name: str, *, code: int = 200, **values: Any) -> HTMLResponse:

@@ -1,11 +1,18 @@
 // Live updates without reloads: the server's event stream says "changed", the page fetches
-// its own <main> (X-Fragment: 1) and swaps it in, keeping which <details> were open.
+// its own <main> (X-Fragment: 1) and swaps it in, keeping which <details> were open, and
+// waiting while one of its fields has the focus.
 (function () {
   "use strict";
   var main = document.getElementById("live");
   if (!main || !main.dataset.live || !window.EventSource) return;
-  var busy = false, again = false;
+  var busy = false, again = false, held = false;
+  // a form being filled in (its reason typed, its kind chosen) is not swapped away under the hand
+  function filling(node) { return !!node && main.contains(node) && /^(INPUT|SELECT|TEXTAREA)$/.test(node.tagName); }
+  main.addEventListener("focusout", function (e) {
+    if (held && !filling(e.relatedTarget)) { held = false; setTimeout(refresh, 0); }
+  });
   function refresh() {
+    if (filling(document.activeElement)) { held = true; return; }
     if (busy) { again = true; return; }
     busy = true;
     var shut = Array.prototype.map.call(main.querySelectorAll("details:not([open])"), function (d) { return d.id; });
