@@ -3,9 +3,10 @@ against `policy.budgets`, and over every area's runs against the project's; an a
 per level a report raised.
 
 A report is kept under its (area, task, attempt, round), so a replay changes no sum and
-raises nothing. Other areas' reports (read past the area check, see `main`) are kept
-beside this Monitor's own: the task and module sums count only their own area's runs,
-the project sum counts them all, and each Monitor stops only its own modules.
+raises nothing. Other areas' reports (read past the area check, as
+services/monitor/main.py declares) are kept beside this Monitor's own: the task and
+module sums count only their own area's runs, the project sum counts them all, and each
+Monitor stops only its own modules.
 """
 
 from __future__ import annotations
