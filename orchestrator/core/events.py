@@ -87,11 +87,13 @@ class Budget:
 
 @dataclass(frozen=True)
 class Budgets:
-    """`task` applies to each task (every attempt and round), `module` to each module."""
+    """`task` applies to each task (every attempt and round), `module` to each module,
+    `project` to the whole project (every area's runs together)."""
 
     warn_at: float = 0.8  # the share of a limit that raises a warning
     task: Budget = Budget()
     module: Budget = Budget()
+    project: Budget = Budget()  # last, with a default: records written before it stay readable
 
 
 @dataclass(frozen=True)

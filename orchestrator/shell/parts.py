@@ -29,6 +29,9 @@ class ActorDef:
     intake: bool = False  # reads the ingestion topic (keyed by request id), not the log
     tick_ms: int = 0  # a Process: ticked this often
     worker: bool = False  # a Worker: its claims run executors
+    # interests read from every area, past the area check (the Monitor's `task.usage`: the
+    # project budget sums every area's runs); the decider tells its own area's from the rest
+    every_area: frozenset[type] = frozenset()
 
 
 class Parts:
@@ -52,7 +55,7 @@ class Parts:
         due = cast(Process, decider).due if defn.tick_ms else None
         self.runtime = Runtime(decider, lambda: decider.initial_state(self.me, **options), due)
         self.filter = Filter.of(decider.interests, self.me.area, defn.role.value if defn.worker else None,
-                                every_type=defn.intake)
+                                every_type=defn.intake, every_area=defn.every_area)
         self.metrics = Metrics()
         self.spans = tracing.from_environment(f"orchestrator-{defn.name}")  # None: tracing off
         self.span_attributes = {"orchestrator.service": defn.name, "orchestrator.area": self.area,

@@ -1,8 +1,12 @@
 """Budgets: what each run reported (`task.usage`), summed per task and per module
-against `policy.budgets`; an alert per level a report raised.
+against `policy.budgets`, and over every area's runs against the project's; an alert
+per level a report raised.
 
-A report is kept under its (task, attempt, round), so a replay changes no sum and
-raises nothing.
+A report is kept under its (area, task, attempt, round), so a replay changes no sum and
+raises nothing. Other areas' reports (read past the area check, as
+services/monitor/main.py declares) are kept beside this Monitor's own: the task and
+module sums count only their own area's runs, the project sum counts them all, and each
+Monitor stops only its own modules.
 """
 
 from __future__ import annotations
@@ -11,16 +15,57 @@ from dataclasses import replace
 
 from orchestrator.core.envelope import Event, follow
 from orchestrator.core.events import AlertKind, Budget, MonitorAlert, Role, Severity, TaskUsage
-from services.monitor.reading import dev_of
+from services.monitor.reading import dev_of, mine
 from services.monitor.state import Run, Spent, State, area_of
 from services.monitor.track import Track, Verified, finished
 
 
 def recorded(state: State, p: TaskUsage) -> State:
+    """Kept once this Monitor follows an area of the project: the CTO plans every module
+    before any run, so a project none of whose areas it serves leaves no state here."""
+    if not _follows(state, p):
+        return state
     return replace(state, spent=_with_usage(state.spent, p))
 
 
 def alerts(state: State, cause: Event, p: TaskUsage) -> list[Event]:
+    """The task's and module's alerts of a report of this Monitor's own area, then the
+    project's for every area it serves."""
+    if not _follows(state, p):
+        return []
+    own = _scoped(state, cause, p) if mine(state, cause) else []
+    return [*own, *_project(state, cause, p)]
+
+
+def _follows(state: State, p: TaskUsage) -> bool:
+    return bool(state.areas) or state.me.area in (None, p.area)
+
+
+def _project(state: State, cause: Event, p: TaskUsage) -> list[Event]:
+    """One alert per area this Monitor serves with open work, when the report raised the
+    level of the project's sum (every area's runs); again critical for every further run
+    over an exhausted project budget, like the module's. Each area's alert names an open
+    task of that area: its PM escalates, the CTO blocks, so at the limit every module stops."""
+    after = _with_usage(state.spent, p)
+    total, before = sum(after.values(), Spent()), sum(state.spent.values(), Spent())
+    fresh = (p.area, p.task_id, p.attempt, p.round) not in state.spent
+    out = []
+    for area, value in sorted(state.areas.items()):
+        budgets = value.budgets
+        level = _level(total, budgets.project, budgets.warn_at)
+        was = _level(before, budgets.project, budgets.warn_at)
+        target = _open_target(state, p, area) if area not in state.ended else None
+        if target is not None and (level > was or (level == 2 and fresh)):
+            severity = Severity.CRITICAL if level == 2 else Severity.WARNING
+            what = "exhausted" if level == 2 else f"past {budgets.warn_at:.0%}"
+            text = f"project budget {what}: {_usage_text(total, budgets.project)}"
+            alert = MonitorAlert(target.spec.task_id, area, AlertKind.BUDGET, severity,
+                                 target.spec.attempt, target.round, text)
+            out.append(follow(cause, alert, state.me, "budget", "project", area, level))
+    return out
+
+
+def _scoped(state: State, cause: Event, p: TaskUsage) -> list[Event]:
     """An alert per budget (the task's, the module's) whose level this usage raised:
     `warning` past `warn_at` of a limit, `critical` (the PM escalates, the CTO blocks) at it.
     A replayed report raises nothing."""
@@ -68,6 +113,13 @@ def _target(state: State, p: TaskUsage) -> Track | None:
     candidates += [t for _, t in sorted(state.tasks.items()) if t.spec.area == p.area]
     open_ = [t for t in candidates if _open(state, t)]
     return next(iter(open_ or candidates), None)
+
+
+def _open_target(state: State, p: TaskUsage, area: str) -> Track | None:
+    """An open task of `area`: the one that spent if it is of the area, else the first."""
+    candidates = [state.tasks[p.task_id]] if p.task_id in state.tasks else []
+    candidates += [t for _, t in sorted(state.tasks.items())]
+    return next((t for t in candidates if t.spec.area == area and _open(state, t)), None)
 
 
 def _open(state: State, track: Track) -> bool:

@@ -48,6 +48,8 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
             return []
         case Tick(now=now):
             return [*clocks.timers(state, now), *approvals.timers(state, now)]
+        case Event(payload=ev.TaskUsage() as p):  # every area's: the project budget sums them
+            return budgets.alerts(state, event, p)
         case Event() if not mine(state, event):
             return []
         case Event(payload=ev.TaskAssigned() as p) if reassigned(state, p) or late(state, p):
@@ -60,8 +62,6 @@ def decide(state: State, event: Event | Tick) -> list[Event]:
             return verdicts.smoke_passed(state, event, p)
         case Event(payload=ev.DevopsFailed() | ev.SmokeFailed() | ev.TaskFailed() as p) if live(state, p):
             return alerts.failed(state, event, p)
-        case Event(payload=ev.TaskUsage() as p):
-            return budgets.alerts(state, event, p)
         case _:
             return []
 
@@ -71,6 +71,8 @@ def evolve(state: State, event: Event) -> State:
     match event.payload:
         case ev.ProjectPaused() | ev.ProjectResumed() | ev.ProjectCancelled() as p:
             return controls.project(state, p, t)
+        case ev.TaskUsage() as p:  # every area's, for the project budget
+            return budgets.recorded(state, p)
         case _ if not mine(state, event):
             return state
         case ev.ModulePaused() | ev.ModuleResumed() as p:
@@ -83,8 +85,6 @@ def evolve(state: State, event: Event) -> State:
             return approvals.answered(state, p, t)
         case ev.ModulePlanned() | ev.BacklogCreated() as p:
             return planned(state, p)
-        case ev.TaskUsage() as p:
-            return budgets.recorded(state, p)
         case ev.MonitorAlert() as p:
             return alerts.noted(state, p)
         case _:

@@ -40,6 +40,7 @@ class _Budgets(StrictModel):
     warn_at: Annotated[float, Field(gt=0, le=1)] = 0.8
     task: _Budget = _Budget()
     module: _Budget = _Budget()
+    project: _Budget = _Budget()
 
     _share = field_validator("warn_at", mode="before")(_float)
 

@@ -26,7 +26,8 @@ def project(spec: _Spec) -> ProjectCreated:
         qa_deadline_ms=ms(deadlines.qa, defaults.qa_deadline_ms),
         devops_deadline_ms=ms(deadlines.devops, defaults.devops_deadline_ms),
         heartbeat_timeout_ms=ms(spec.policy.heartbeat_timeout, defaults.heartbeat_timeout_ms),
-        budgets=Budgets(budgets.warn_at, budgets.task.limits(), budgets.module.limits()),
+        budgets=Budgets(budgets.warn_at, budgets.task.limits(), budgets.module.limits(),
+                        budgets.project.limits()),
         approvals=tuple(Approval(a.before, ms(a.deadline, Approval("").deadline_ms))
                         for a in spec.policy.approvals),
     )

@@ -3,6 +3,8 @@ PM and the CTO; given/when/then folds over the pure deciders, and the idempotenc
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -127,6 +129,21 @@ def test_a_bad_budget_is_rejected_with_its_path() -> None:
         "policy.budgets.warn_at"]
 
 
+def test_a_project_budget_is_parsed_like_the_others() -> None:
+    project = specdoc.parse(SPEC % b"{project: {tokens: 5000, cost: 3, time: 1h}, module: {tokens: 2000}}")
+    assert isinstance(project, ProjectCreated)
+    assert project.policy.budgets.project == Budget(5000, 3.0, 3600.0)
+    assert project.policy.budgets.module == Budget(2000, 0.0, 0.0)
+
+
+def test_a_bad_project_budget_is_rejected_with_its_path() -> None:
+    errors = specdoc.parse(SPEC % b"{project: {tokens: many, cost: -2, time: later, people: 3}}")
+    assert isinstance(errors, list)
+    assert sorted(e.path for e in errors) == [
+        "policy.budgets.project.cost", "policy.budgets.project.people", "policy.budgets.project.time",
+        "policy.budgets.project.tokens"]
+
+
 def test_the_assignment_carries_the_acceptance_criteria_of_its_requirements() -> None:
     requirements = (Requirement("FR-1", "x", ("a", "b")), Requirement("FR-2", "y", ("c",)))
     plan = ev(ModulePlanned(AREA, "pm-backend", requirements, Policy()))
@@ -215,6 +232,123 @@ def test_the_usage_of_a_verified_task_names_an_open_task_of_the_module() -> None
 def test_the_alert_names_the_current_attempt() -> None:
     history = [*module(), assigned(Role.DEV, "FR-1", attempt=2)]
     assert [m[2] for m in then(history, usage(DEV1, tokens=900))] == [2]
+
+
+# -- the project budget: every area's runs together ------------------------------------
+
+WEB = "web"
+PROJECT = Budgets(0.8, module=Budget(tokens=1500), project=Budget(tokens=2000))
+
+
+def in_area(area: str, history: list[Event]) -> list[Event]:
+    """The same events for another area: its plan, its tasks, its reports."""
+    def moved(e: Event) -> Event:
+        p = e.payload
+        changes: dict[str, object] = {"area": area}
+        if hasattr(p, "task_id"):
+            changes["task_id"] = p.task_id.replace(f"/{AREA}/", f"/{area}/")
+        moved_payload = dataclasses.replace(p, **changes)  # type: ignore[type-var]
+        return dataclasses.replace(e, event_id=derive_id("moved", e.event_id, area), payload=moved_payload)
+    return [moved(e) for e in history]
+
+
+def both(budgets: Budgets = PROJECT) -> list[Event]:
+    return [*module(budgets), *in_area(WEB, module(budgets))]
+
+
+def fold_as(area: str | None, *history: Event) -> State:
+    state = monitor.initial_state(Actor(Role.MONITOR, area, f"monitor-{area}"))
+    for event in history:
+        outs = monitor.decide(state, event)
+        state = monitor.evolve(state, event)
+        for out in outs:
+            state = monitor.evolve(state, out)
+    return state
+
+
+def then_as(area: str | None, history: list[Event], when: Event) -> list[tuple[object, ...]]:
+    return [(p.area, p.task_id, p.severity, p.message)
+            for o in monitor.decide(fold_as(area, *history), when)
+            if isinstance(p := o.payload, MonitorAlert) and p.kind is AlertKind.BUDGET]
+
+
+WEB_DEV1 = DEV1.replace(f"/{AREA}/", f"/{WEB}/")
+[WEB_SPENT] = in_area(WEB, [usage(DEV1, tokens=1200)])
+EXHAUSTED = "project budget exhausted: tokens 2100 of 2000"
+
+
+def test_two_areas_runs_together_exhaust_the_project_budget_neither_module_budget_would() -> None:
+    """Given both modules planned and web's run spent 1200 of 2000 (within every budget),
+    when backend's run reports 900 (its module: 900 of 1500), then backend's Monitor raises
+    a critical budget alert naming the project budget, for its own module's open task."""
+    assert then_as(AREA, both(), WEB_SPENT) == []
+    out = then_as(AREA, [*both(), WEB_SPENT], usage(DEV1, tokens=900))
+    assert out == [(AREA, DEV1, Severity.CRITICAL, EXHAUSTED)]
+
+
+def test_each_areas_monitor_raises_for_its_own_module_only() -> None:
+    history, crossing = [*both(), WEB_SPENT], usage(DEV1, tokens=900)
+    assert then_as(WEB, history, crossing) == [(WEB, WEB_DEV1, Severity.CRITICAL, EXHAUSTED)]
+    assert then_as(None, history, crossing) == [  # a Monitor of every area: one per area
+        (AREA, DEV1, Severity.CRITICAL, EXHAUSTED), (WEB, WEB_DEV1, Severity.CRITICAL, EXHAUSTED)]
+
+
+def test_crossing_the_warning_share_of_the_project_budget_warns_each_module() -> None:
+    out = then_as(WEB, [*both(), WEB_SPENT], usage(DEV1, tokens=500))
+    assert out == [(WEB, WEB_DEV1, Severity.WARNING, "project budget past 80%: tokens 1700 of 2000")]
+
+
+def test_a_replayed_crossing_raises_nothing() -> None:
+    crossing = usage(DEV1, tokens=900)
+    for area in (AREA, WEB, None):
+        assert then_as(area, [*both(), WEB_SPENT, crossing], crossing) == []
+
+
+def test_each_further_run_over_an_exhausted_project_budget_is_critical_again() -> None:
+    history = [*both(), WEB_SPENT, usage(DEV1, tokens=900)]
+    [(area, _, severity, text)] = then_as(AREA, history, usage(DEV2, tokens=10))
+    assert (area, severity) == (AREA, Severity.CRITICAL)
+    assert text == "project budget exhausted: tokens 2110 of 2000"
+
+
+def test_another_areas_usage_leaves_this_areas_task_and_module_sums_alone() -> None:
+    """Given web spent far past backend's budgets, backend's own sums still count only its runs."""
+    budgets = Budgets(0.8, task=Budget(tokens=1000), module=Budget(tokens=1500))
+    history = [*both(budgets), *in_area(WEB, [usage(DEV1, tokens=10**6), usage(DEV2, tokens=10**6)])]
+    assert then_as(AREA, history[:-1], history[-1]) == []
+    out = then_as(AREA, history, usage(DEV1, tokens=1250))
+    assert out == [(AREA, DEV1, Severity.CRITICAL, f"task {DEV1} budget exhausted: tokens 1250 of 1000"),
+                   (AREA, DEV1, Severity.WARNING, "module backend budget past 80%: tokens 1250 of 1500")]
+
+
+def test_an_area_without_open_work_is_not_alerted() -> None:
+    cancelled = [ev(TaskCancelled(t, AREA, "stop")) for t in (DEV1, DEV2, QA1, tid(Role.QA, "FR-2"),
+                                                              tid(Role.DEVOPS))]
+    history = [*both(), *cancelled, WEB_SPENT]
+    assert [m[0] for m in then_as(None, history, usage(DEV1, tokens=900))] == [WEB]
+
+
+def test_a_monitor_serving_none_of_the_projects_areas_keeps_nothing_of_it() -> None:
+    """The CTO plans every module before any run: usage of a project with no module of this
+    area leaves no state behind (the shell keeps none for it)."""
+    state = monitor.initial_state(Actor(Role.MONITOR, "mobile", "monitor-mobile"))
+    assert monitor.evolve(state, WEB_SPENT) is state and monitor.decide(state, WEB_SPENT) == []
+
+
+PROJECT_POOL: list[Event | Tick] = [
+    *[u for t in (DEV1, DEV2) for n in (400, 900) for r in (0, 1)
+      for u in (usage(t, tokens=n, round=r), *in_area(WEB, [usage(t, tokens=n, round=r)]))],
+    ev(TaskCancelled(DEV1, AREA, "stop")),
+    Tick(5000),
+]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([AREA, WEB, None]), st.lists(st.sampled_from(PROJECT_POOL), max_size=20))
+def test_deciding_any_areas_usage_again_after_its_outputs_were_applied_yields_nothing_new(
+    area: str | None, inputs: list[Event | Tick],
+) -> None:
+    replayed_yields_nothing_new(monitor.decide, monitor.evolve, fold_as(area, *both()), inputs)
 
 
 # -- the PM and the CTO ---------------------------------------------------------------
