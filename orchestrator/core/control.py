@@ -1,7 +1,7 @@
 """An operator's controls: the events, and when each is allowed.
 
-Pause, resume and cancel a project or one of its modules; grant or reject an approval; hand a task to another
-executor. The operator's word is a fact on the log (emitter `client`): the API and the CLI
+Pause, resume and cancel a project or one of its modules; grant or reject an approval; hand
+a task to another executor. The operator's word is a fact on the log (emitter `client`): the API and the CLI
 build the event here, after checking the status in the read model, and produce it keyed by
 the project, stamped with the time they pass in. Every actor treats a repeat as nothing
 new, so a retried request is harmless.

@@ -115,14 +115,37 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def long_command_spec(tmp_path: Path, template: str) -> tuple[Path, Path]:
+    """(spec, marker): a spec from `template` whose command writes its process group id to
+    the marker file and then runs far longer than any test."""
+    marker, script, spec = tmp_path / "pgid", tmp_path / "long.py", tmp_path / "cancel.yaml"
+    script.write_text(LONG % str(marker))
+    spec.write_text(template % script)
+    return spec, marker
+
+
+def started_group(marker: Path) -> int:
+    """The running command's process group, once it has written it (alive, checked)."""
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    pgid = int(marker.read_text())
+    assert _group_alive(pgid)
+    return pgid
+
+
+def gone(pgid: int) -> bool:
+    """Whether the process group ends within 20 s."""
+    deadline = time.monotonic() + 20
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not _group_alive(pgid)
+
+
 def test_cancel_mid_task_kills_the_commands_process_group_and_ends_the_project(
         fleet: demo.Fleet, tmp_path: Path) -> None:
     api, token = _operated_fleet(fleet)
-    marker = tmp_path / "pgid"
-    script = tmp_path / "long.py"
-    script.write_text(LONG % str(marker))
-    spec = tmp_path / "cancel.yaml"
-    spec.write_text(CANCEL_SPEC % script)
+    spec, marker = long_command_spec(tmp_path, CANCEL_SPEC)
     since = int(time.time() * 1000) - 1000
     submitted = client.submit(fleet.settings, spec)
     log: list[Event] = []
@@ -130,21 +153,14 @@ def test_cancel_mid_task_kills_the_commands_process_group_and_ends_the_project(
     for event in client.follow(fleet.settings, since, 120, lambda e: e.request_id == submitted.request_id):
         log.append(event)
         if event.type == "task.started" and pgid is None:
-            deadline = time.monotonic() + 30
-            while not marker.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            pgid = int(marker.read_text())
-            assert _group_alive(pgid)
+            pgid = started_group(marker)
             post(f"{api}/projects/{event.project_id}/cancel", time.monotonic() + 30, token)
         if event.type == "task.cancelled":
             break
     assert pgid is not None
     types = [e.type for e in log]
     assert "project.cancelled" in types and "task.cancelled" in types, types
-    deadline = time.monotonic() + 20
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _group_alive(pgid), "the command's process group outlived the cancel"
+    assert gone(pgid), "the command's process group outlived the cancel"
     assert "task.completed" not in types and "task.failed" not in types
     found = demo.read_model(fleet.settings, log[-1].project_id, "cancelled", 30)
     assert found["projection"] == "cancelled"

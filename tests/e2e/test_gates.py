@@ -7,7 +7,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -131,18 +131,23 @@ def test_a_rejected_approval_blocks_the_module_and_nothing_is_deployed(
     assert found["projection"] == "blocked"
 
 
-def test_a_task_handed_to_a_person_mid_flight_is_completed_through_the_manual_route(
-        fleet: demo.Fleet, tmp_path: Path) -> None:
+def hand_to_a_person(fleet: demo.Fleet, spec: Path, text: str, reason: str,
+                     before: Callable[[], None] = lambda: None) -> list[Event]:
+    """Run `text`; when its dev task first starts (and `before` has returned), hand it to
+    `manual` through the API, then settle the new claim with a person's verdict; the log up
+    to `project.completed`."""
     api, token = _operated_fleet(fleet)
     log: list[Event] = []
     handed = settled = False
-    for event in _events(fleet, tmp_path / "handoff.yaml", HANDOFF_SPEC):
+    for event in _events(fleet, spec, text):
         log.append(event)
         p = event.payload
         dev = getattr(p, "role", None) is not None and p.role.value == "dev"  # type: ignore[union-attr]
         if event.type == "task.started" and dev and not handed:
-            task = p.task_id  # type: ignore[union-attr]
-            call(f"{api}/tasks/{task}/reassign", token, {"executor": {"kind": "manual"}, "reason": "e2e"})
+            before()
+            answer = call(f"{api}/tasks/{p.task_id}/reassign", token,  # type: ignore[union-attr]
+                          {"executor": {"kind": "manual"}, "reason": reason})
+            assert answer["type"] == "task.reassigned"
             handed = True
         elif event.type == "task.started" and dev and not settled:
             # the new claim: the person's verdict settles it once the read model shows it
@@ -152,6 +157,12 @@ def test_a_task_handed_to_a_person_mid_flight_is_completed_through_the_manual_ro
             settled = True
         if event.type == "project.completed":
             break
+    return log
+
+
+def test_a_task_handed_to_a_person_mid_flight_is_completed_through_the_manual_route(
+        fleet: demo.Fleet, tmp_path: Path) -> None:
+    log = hand_to_a_person(fleet, tmp_path / "handoff.yaml", HANDOFF_SPEC, "e2e")
     types = [e.type for e in log]
     assert "task.reassigned" in types and "project.completed" in types, types
     done = [e.payload for e in log if e.type == "task.completed"]

@@ -15,7 +15,7 @@ from integration.servers import serving
 from orchestrator.core.envelope import Event
 from orchestrator.core.events import TaskUsage
 from orchestrator.entrypoints import demo
-from tests.e2e.test_gates import _events, _operated_fleet, call
+from tests.e2e.test_gates import hand_to_a_person
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -44,29 +44,10 @@ def _asked(model: ScriptedModel, name: str, deadline_s: float = 60) -> None:
 
 
 def _hand_over(fleet: demo.Fleet, model: ScriptedModel, url: str, tmp_path: Path) -> list[Event]:
-    """Start the fleet, follow the project: hand the running llm claim to `manual`, settle
-    the new claim by hand."""
-    api, token = _operated_fleet(fleet)
-    log: list[Event] = []
-    handed = settled = False
-    for event in _events(fleet, tmp_path / "llm-handoff.yaml", SPEC % f"{url}/v1"):
-        log.append(event)
-        p = event.payload
-        dev = getattr(p, "role", None) is not None and p.role.value == "dev"  # type: ignore[union-attr]
-        if event.type == "task.started" and dev and not handed:
-            _asked(model, "slow-thinker")
-            answer = call(f"{api}/tasks/{p.task_id}/reassign", token,  # type: ignore[union-attr]
-                          {"executor": {"kind": "manual"}, "reason": "e2e: the model is too slow"})
-            assert answer["type"] == "task.reassigned"
-            handed = True
-        elif event.type == "task.started" and dev and not settled:
-            verdict = call(f"{api}/tasks/{p.task_id}/complete", token, {"note": "done by hand"},  # type: ignore[union-attr]
-                           retry=frozenset({404, 409}))
-            assert (verdict["attempt"], verdict["round"]) == (1, 1)
-            settled = True
-        if event.type == "project.completed":
-            break
-    return log
+    """Hand the running llm claim to `manual` once the model has really been asked; settle the
+    new claim by hand."""
+    return hand_to_a_person(fleet, tmp_path / "llm-handoff.yaml", SPEC % f"{url}/v1",
+                            "e2e: the model is too slow", lambda: _asked(model, "slow-thinker"))
 
 
 def test_a_running_llm_task_handed_to_a_person_is_completed_by_hand_and_the_model_changes_nothing(

@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_control import LONG, _group_alive, _operated_fleet, post
+from test_control import _operated_fleet, gone, long_command_spec, post, started_group
 
 from orchestrator.adapters import client
 from orchestrator.core.envelope import Event
@@ -95,11 +95,7 @@ def test_a_paused_module_waits_while_the_other_completes_then_resumes_and_the_pr
 def test_a_module_cancelled_mid_task_stops_its_command_while_the_other_completes(
         fleet: demo.Fleet, tmp_path: Path) -> None:
     api, token = _operated_fleet(fleet)
-    marker = tmp_path / "pgid"
-    script = tmp_path / "long.py"
-    script.write_text(LONG % str(marker))
-    spec = tmp_path / "cancel.yaml"
-    spec.write_text(ONE_CANCELLED % script)
+    spec, marker = long_command_spec(tmp_path, ONE_CANCELLED)
     since = int(time.time() * 1000) - 1000
     submitted = client.submit(fleet.settings, spec)
     log: list[Event] = []
@@ -107,11 +103,7 @@ def test_a_module_cancelled_mid_task_stops_its_command_while_the_other_completes
     for event in client.follow(fleet.settings, since, 180, lambda e: e.request_id == submitted.request_id):
         log.append(event)
         if event.type == "task.started" and _area(event) == "backend" and pgid is None:
-            deadline = time.monotonic() + 30
-            while not marker.exists() and time.monotonic() < deadline:
-                time.sleep(0.1)
-            pgid = int(marker.read_text())
-            assert _group_alive(pgid)
+            pgid = started_group(marker)
             post(f"{api}/projects/{event.project_id}/modules/backend/cancel", time.monotonic() + 30, token)
         ended = {_area(e) for e in log if e.type in ("module.completed", "module.blocked")}
         if ended == {"backend", "web"} and any(e.type == "project.blocked" for e in log):
@@ -121,10 +113,7 @@ def test_a_module_cancelled_mid_task_stops_its_command_while_the_other_completes
     assert ("module.cancelled", "backend") in types and ("task.cancelled", "backend") in types, types
     assert ("module.blocked", "backend") in types and ("module.completed", "web") in types, types
     assert ("project.blocked", None) in types and ("project.completed", None) not in types
-    deadline = time.monotonic() + 20
-    while _group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _group_alive(pgid), "the command's process group outlived the module's cancel"
+    assert gone(pgid), "the command's process group outlived the module's cancel"
     backend_results = [e for e in log
                        if e.type in ("task.completed", "task.failed") and _area(e) == "backend"]
     assert backend_results == []

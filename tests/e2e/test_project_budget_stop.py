@@ -10,8 +10,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from integration.llm_server import ScriptedModel, call, say
+from integration.llm_server import ScriptedModel
 from integration.servers import serving
+from test_budget_stop import SCRIPT
 
 from orchestrator.core.actors import ACTORS
 from orchestrator.core.events import (
@@ -52,9 +53,7 @@ executors:
   qa: {kind: simulated, duration: 20s}
 """
 
-# 1200 tokens a run: 60% of a module's budget, the two runs 120% of the project's
-SCRIPT = [call("write_file", 400, 100, path="hello.py", content="print('hello')\n"),
-          say("hello.py prints hello", 600, 100)]
+# SCRIPT spends 1200 tokens a run: 60% of a module's budget, the two runs 120% of the project's
 
 
 def test_two_areas_runs_together_exhaust_the_project_budget_and_block_every_module(

@@ -42,7 +42,7 @@ from services.monitor.state import State
 from services.pm import decider as pm
 from services.pm.state import State as PmState
 from services.spec import specdoc
-from tests.unit.test_monitor_decider import replayed_yields_nothing_new
+from tests.unit.test_monitor_decider import assert_replay_yields_nothing_new
 
 PID = "shop-0a1b2c3d"
 AREA = "backend"
@@ -348,7 +348,7 @@ PROJECT_POOL: list[Event | Tick] = [
 def test_deciding_any_areas_usage_again_after_its_outputs_were_applied_yields_nothing_new(
     area: str | None, inputs: list[Event | Tick],
 ) -> None:
-    replayed_yields_nothing_new(monitor.decide, monitor.evolve, fold_as(area, *both()), inputs)
+    assert_replay_yields_nothing_new(monitor.decide, monitor.evolve, fold_as(area, *both()), inputs)
 
 
 # -- the PM and the CTO ---------------------------------------------------------------
@@ -414,4 +414,4 @@ POOL: list[Event | Tick] = [
 def test_deciding_a_usage_again_after_its_outputs_were_applied_yields_nothing_new(
     inputs: list[Event | Tick],
 ) -> None:
-    replayed_yields_nothing_new(monitor.decide, monitor.evolve, fold(*module()), inputs)
+    assert_replay_yields_nothing_new(monitor.decide, monitor.evolve, fold(*module()), inputs)

@@ -142,7 +142,7 @@ CONTROLS: list[Event | Tick] = [control(PAUSE, 5), control(RESUME, 50), control(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from([*m.POOL, *CONTROLS]), max_size=25))
 def test_monitor_deciding_again_after_its_outputs_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(monitor.decide, monitor.evolve, m.fold(*m.module()), inputs)
+    m.assert_replay_yields_nothing_new(monitor.decide, monitor.evolve, m.fold(*m.module()), inputs)
 
 
 WORKER_POOL: list[Event | Tick] = [
@@ -154,7 +154,7 @@ WORKER_POOL: list[Event | Tick] = [
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(WORKER_POOL), max_size=20))
 def test_dev_deciding_again_after_its_outputs_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(dev.decide, dev.evolve, dev.initial_state(w.me(Role.DEV)), inputs)
+    m.assert_replay_yields_nothing_new(dev.decide, dev.evolve, dev.initial_state(w.me(Role.DEV)), inputs)
 
 
 PM_POOL: list[Event | Tick] = [
@@ -167,4 +167,4 @@ PM_POOL: list[Event | Tick] = [
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(PM_POOL), max_size=20))
 def test_pm_deciding_again_after_its_outputs_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(pm.decide, pm.evolve, pm.initial_state(p.PM), inputs)
+    m.assert_replay_yields_nothing_new(pm.decide, pm.evolve, pm.initial_state(p.PM), inputs)

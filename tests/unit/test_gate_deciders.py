@@ -290,7 +290,7 @@ GATED_POOL: list[Event | Tick] = [
 @given(st.lists(st.sampled_from(GATED_POOL), max_size=20))
 def test_devops_deciding_again_after_its_outputs_yields_nothing_new(inputs: list[Event | Tick]) -> None:
     initial = devops.initial_state(w.me(Role.DEVOPS))
-    m.replayed_yields_nothing_new(devops.decide, devops.evolve, initial, inputs)
+    m.assert_replay_yields_nothing_new(devops.decide, devops.evolve, initial, inputs)
 
 
 HANDOFF_POOL: list[Event | Tick] = [
@@ -303,7 +303,7 @@ HANDOFF_POOL: list[Event | Tick] = [
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(HANDOFF_POOL), max_size=20))
 def test_dev_with_gates_and_hand_offs_deciding_again_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(dev.decide, dev.evolve, dev.initial_state(w.me(Role.DEV)), inputs)
+    m.assert_replay_yields_nothing_new(dev.decide, dev.evolve, dev.initial_state(w.me(Role.DEV)), inputs)
 
 
 MONITOR_POOL: list[Event | Tick] = [*m.POOL, ask(at=3), grant(at=7), Tick(WAIT), Tick(3 * WAIT), *c.CONTROLS]
@@ -312,7 +312,7 @@ MONITOR_POOL: list[Event | Tick] = [*m.POOL, ask(at=3), grant(at=7), Tick(WAIT),
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(MONITOR_POOL), max_size=25))
 def test_monitor_with_approvals_deciding_again_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(monitor.decide, monitor.evolve, m.fold(*m.module()), inputs)
+    m.assert_replay_yields_nothing_new(monitor.decide, monitor.evolve, m.fold(*m.module()), inputs)
 
 
 PM_POOL: list[Event | Tick] = [*c.PM_POOL, REJECTED,
@@ -323,6 +323,6 @@ PM_POOL: list[Event | Tick] = [*c.PM_POOL, REJECTED,
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(PM_POOL), max_size=20))
 def test_pm_with_rejections_deciding_again_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(pm.decide, pm.evolve, pm.initial_state(p.PM), inputs)
+    m.assert_replay_yields_nothing_new(pm.decide, pm.evolve, pm.initial_state(p.PM), inputs)
 
 

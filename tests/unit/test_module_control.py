@@ -242,7 +242,7 @@ def _pool(*events: Event | Tick) -> list[Event | Tick]:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(_pool(*m.POOL)), max_size=25))
 def test_monitor_replayed_with_module_controls_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(monitor.decide, monitor.evolve, m.fold(*m.module()), inputs)
+    m.assert_replay_yields_nothing_new(monitor.decide, monitor.evolve, m.fold(*m.module()), inputs)
 
 
 @settings(max_examples=150, deadline=None)
@@ -250,7 +250,7 @@ def test_monitor_replayed_with_module_controls_yields_nothing_new(inputs: list[E
     w.assigned(Role.DEV), w.assigned(Role.DEV, attempt=2), w.rework(round=1), w.rework(round=2),
     w.completed(Role.DEV), w.completed(Role.DEV, round=1))), max_size=20))
 def test_dev_replayed_with_module_controls_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(dev.decide, dev.evolve, dev.initial_state(w.me(Role.DEV)), inputs)
+    m.assert_replay_yields_nothing_new(dev.decide, dev.evolve, dev.initial_state(w.me(Role.DEV)), inputs)
 
 
 def _pm_controls() -> list[Event | Tick]:
@@ -261,4 +261,4 @@ def _pm_controls() -> list[Event | Tick]:
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(_pm_controls()), max_size=20))
 def test_pm_replayed_with_module_controls_yields_nothing_new(inputs: list[Event | Tick]) -> None:
-    m.replayed_yields_nothing_new(pm.decide, pm.evolve, pm.initial_state(p.PM), inputs)
+    m.assert_replay_yields_nothing_new(pm.decide, pm.evolve, pm.initial_state(p.PM), inputs)

@@ -448,10 +448,10 @@ POOL: list[Event | Tick] = [
 def test_deciding_an_input_again_after_its_outputs_were_applied_yields_nothing_new(
     inputs: list[Event | Tick],
 ) -> None:
-    replayed_yields_nothing_new(monitor.decide, monitor.evolve, fold(*module()), inputs)
+    assert_replay_yields_nothing_new(monitor.decide, monitor.evolve, fold(*module()), inputs)
 
 
-def replayed_yields_nothing_new(decide, evolve, state, inputs) -> None:  # type: ignore[no-untyped-def]
+def assert_replay_yields_nothing_new(decide, evolve, state, inputs) -> None:  # type: ignore[no-untyped-def]
     """Any decider: feed `inputs` with their outputs applied; deciding each again yields
     nothing new (the idempotency property every decider's tests check)."""
     emitted: set[str] = set()
