@@ -46,12 +46,25 @@ def event(action: str, project_id: str, request_id: str, status: str, reason: st
           who: str = "operator", *, now_ms: int, tenant: str | None = None) -> Event:
     """`project.paused|resumed|cancelled`, stamped with the project's `tenant` when given, so
     that tenant's reads (its timeline, its live page) see it and what it causes."""
-    if action not in ACTIONS:
-        raise Refused(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
-    if status not in ALLOWED[action]:
-        raise Refused(f"cannot {action} project {project_id}: it is {status}")
+    if (why := project_refusal(action, project_id, status)) is not None:
+        raise Refused(why)
     return _said(project_id, request_id, ACTIONS[action](reason), who, now_ms, tenant,
                  f"project.{action}")
+
+
+def project_refusal(action: str, project_id: str, status: str) -> str | None:
+    """Why `action` does not apply to a project in `status`, or None: the one rule `event`
+    and the dashboard's project buttons share."""
+    if action not in ACTIONS:
+        return f"unknown action {action!r}; known: {', '.join(ACTIONS)}"
+    if status not in ALLOWED[action]:
+        return f"cannot {action} project {project_id}: it is {status}"
+    return None
+
+
+def project_actions(project_id: str, status: str) -> list[str]:
+    """The actions `event` would take on a project in `status` (the dashboard's buttons)."""
+    return [action for action in ACTIONS if project_refusal(action, project_id, status) is None]
 
 
 MODULE_ACTIONS: dict[str, type[ModulePaused | ModuleResumed | ModuleCancelled]] = {

@@ -136,3 +136,15 @@ def test_an_answer_and_a_hand_off_carry_the_project_tenant_so_its_reads_see_them
     assert control.answer("grant", {**APPROVAL, "tenant": "team-a"}, now_ms=1).tenant == "team-a"
     assert control.reassign({**TASK, "tenant": "team-a"}, "manual", now_ms=1).tenant == "team-a"
     assert control.answer("grant", APPROVAL, now_ms=1).tenant is None  # a row without one: the default
+
+
+@pytest.mark.parametrize("status", ["created", "paused", "resumed", "completed", "blocked", "cancelled"])
+def test_the_project_buttons_are_exactly_the_actions_event_accepts(status: str) -> None:
+    accepted = []
+    for action in control.ACTIONS:
+        try:
+            control.event(action, "shop-1", "req-1", status, now_ms=1)
+            accepted.append(action)
+        except control.Refused:
+            pass
+    assert control.project_actions("shop-1", status) == accepted

@@ -88,8 +88,7 @@ async def board_page(request: Request, project_id: str, caller: Principal = auth
                         roles=await org.project_roles(request, project_id, caller),
                         here=f"{pages.PREFIX}/projects/{project_id}",
                         modules={m["area"]: m for m in project["module_list"]},
-                        actions=[a for a, sources in controls.ALLOWED.items() if project["status"] in sources]
-                        if operator else [],
+                        actions=controls.project_actions(project_id, project["status"]) if operator else [],
                         module_actions={m["area"]: controls.module_actions(
                             {**m, "project_id": project_id, "project_status": project["status"]})
                             for m in project["module_list"]} if operator else {},
