@@ -14,7 +14,9 @@ from integration.llm_server import ScriptedModel
 from integration.servers import serving
 from test_budget_stop import SCRIPT
 
+from orchestrator.adapters import client
 from orchestrator.core.actors import ACTORS
+from orchestrator.core.envelope import Event
 from orchestrator.core.events import (
     AlertKind,
     CtoDecided,
@@ -68,6 +70,7 @@ def test_two_areas_runs_together_exhaust_the_project_budget_and_block_every_modu
         for area in AREAS:  # per-area Monitors: each sees the other's usage only by the project budget
             fleet.start("monitor", area, label=f"monitor-{area}")
         outcome, events = demo.run(fleet.settings, spec, timeout=180, echo=False)
+        events = _until_both_blocked(fleet, events)
     assert fleet.dead() == []
     assert outcome == "project.blocked", Counter(e.type for e in events)
     spent = [e.payload for e in events if isinstance(e.payload, TaskUsage) and e.payload.role is Role.DEV]
@@ -88,3 +91,23 @@ def test_two_areas_runs_together_exhaust_the_project_budget_and_block_every_modu
     assert sorted(b.area for b in blocked) == list(AREAS)
     assert all(b.reason.startswith("budget exhausted") for b in blocked)
     assert "module.completed" not in {e.type for e in events}
+
+
+def _until_both_blocked(fleet: demo.Fleet, events: list[Event]) -> list[Event]:
+    """The run ends at `project.blocked`, which the CTO emits at the first blocked module; the
+    other area's PM blocks its module just after: read on (bounded) until both are on the log."""
+    request = events[0].request_id
+    seen = {e.event_id for e in events}
+    blocked = {e.payload.area for e in events if isinstance(e.payload, ModuleBlocked)}
+    if blocked >= set(AREAS):
+        return events
+    more = list(events)
+    for event in client.follow(fleet.settings, events[0].occurred_at - 1000, 60,
+                               lambda e: e.request_id == request and e.event_id not in seen):
+        more.append(event)
+        if isinstance(event.payload, ModuleBlocked):
+            blocked.add(event.payload.area)
+            if blocked >= set(AREAS):
+                break
+    return more
+
