@@ -73,9 +73,12 @@ def reset(loop: Loop, why: str, new_consumer: bool) -> None:
         loop.consumer = consumer(loop)
     elif held:
         rebalance.assigned(loop, held)
+        # a restore that failed restored nothing and set loop.broken: the next step replaces
+        # the consumer too, so only restored partitions are sought
         for tp in held:
-            with contextlib.suppress(KafkaException):
-                loop.consumer.seek(TopicPartition(tp.topic, tp.partition, loop.positions[tp.partition]))
+            if tp.partition in loop.positions:
+                with contextlib.suppress(KafkaException):
+                    loop.consumer.seek(TopicPartition(tp.topic, tp.partition, loop.positions[tp.partition]))
 
 
 def client_error(loop: Loop, error: KafkaError) -> None:
