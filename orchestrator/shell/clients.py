@@ -14,7 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
 from orchestrator.adapters import bus
 from orchestrator.shell import rebalance
@@ -73,12 +73,9 @@ def reset(loop: Loop, why: str, new_consumer: bool) -> None:
         loop.consumer = consumer(loop)
     elif held:
         rebalance.assigned(loop, held)
-        # a restore that failed restored nothing and set loop.broken: the next step replaces
-        # the consumer too, so only restored partitions are sought
-        for tp in held:
-            if tp.partition in loop.positions:
-                with contextlib.suppress(KafkaException):
-                    loop.consumer.seek(TopicPartition(tp.topic, tp.partition, loop.positions[tp.partition]))
+        # a restore that failed restored nothing (positions stay empty) and set loop.broken:
+        # the next step replaces the consumer too
+        rebalance.seek(loop, loop.positions)
 
 
 def client_error(loop: Loop, error: KafkaError) -> None:

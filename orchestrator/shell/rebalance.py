@@ -121,12 +121,17 @@ def rewind(loop: Loop, pending: Pending) -> None:
     loop.parts.runtime.rollback()
     for result in pending.results:
         loop.outbox.put(result)
-    for p, offset in loop.committed.items():
+    seek(loop, loop.committed)
+    loop.positions = dict(loop.committed)
+
+
+def seek(loop: Loop, offsets: dict[int, int]) -> None:
+    """The consumer back to `offsets` (partition -> next offset to read)."""
+    for p, offset in offsets.items():
         try:
             loop.consumer.seek(TopicPartition(loop.parts.topic, p, offset))
         except KafkaException as exc:  # revoked meanwhile: the rebalance settles it
             log.info("no seek on partition %d: %s", p, exc)
-    loop.positions = dict(loop.committed)
 
 
 def run_claims(loop: Loop, key: str) -> None:
