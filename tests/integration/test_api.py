@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from confluent_kafka import Consumer
@@ -102,3 +105,20 @@ def test_health_readiness_metrics_openapi(api: TestClient, settings: Settings) -
     broken = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/x"})
     with TestClient(create_app(broken)) as client:
         assert client.get("/readyz").status_code == 503
+
+
+def test_the_live_stream_wakes_a_page_for_a_change_after_its_render_and_across_a_reconnect(
+        api: TestClient, settings: Settings, schema: str) -> None:  # noqa: F811
+    board = api.get("/ui/projects/api-1").text
+    stream = html.unescape(re.search(r'data-live="([^"]+)"', board)[1])  # type: ignore[index]
+    assert "since=" in stream
+    assert "event: changed" not in api.get(stream + "&for_s=0.6").text  # nothing moved since the render
+
+    last = scenario("api-1", "req-1")[-1]
+    publish(settings, [replace(last, event_id=str(uuid.uuid4()))])  # lands before the page's stream opens
+    projector.run_until_caught_up(settings, schema)
+    woken = api.get(stream + "&for_s=0.6").text
+    assert "event: changed" in woken
+    seen = re.search(r"^id: (.+)$", woken, re.M)[1]  # type: ignore[index]
+    again = api.get(stream + "&for_s=0.6", headers={"Last-Event-ID": seen}).text
+    assert "event: changed" not in again  # the reconnect starts from what the page was told

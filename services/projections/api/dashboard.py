@@ -18,7 +18,7 @@ from orchestrator.adapters.tokens import Principal
 from orchestrator.core import control as controls
 from orchestrator.core.events import EXECUTOR_KINDS
 from services.projections import evidence, views
-from services.projections.api import auth, control, cookies, org, pages, requests, tree
+from services.projections.api import auth, control, cookies, live, org, pages, requests, tree
 from services.projections.api.context import context
 
 router = APIRouter(include_in_schema=False)
@@ -51,11 +51,11 @@ async def _progress(request: Request, ids: list[str], mine: list[str] | None) ->
 @router.get(pages.PREFIX + "/projects")
 async def projects_page(request: Request, status: str | None = None, tenant: str | None = None,
                         caller: Principal = auth.READ) -> Response:
-    mine = auth.tenants(caller)
+    mine, stream = auth.tenants(caller), await live.url(request, caller)
     items = await _items(request, "projects", {"status": status or None, "tenant": tenant or None}, mine)
     progress = await _progress(request, [p["project_id"] for p in items], mine)
     return pages.render(request, "projects.html", projects=items, progress=progress, status=status or "",
-                        tenant=tenant or "", tenants=caller.tenants, live=pages.PREFIX + "/live")
+                        tenant=tenant or "", tenants=caller.tenants, live=stream)
 
 
 async def _project(request: Request, project_id: str, mine: list[str] | None) -> dict[str, Any]:
@@ -70,6 +70,7 @@ async def _project(request: Request, project_id: str, mine: list[str] | None) ->
 @router.get(pages.PREFIX + "/projects/{project_id}")
 async def board_page(request: Request, project_id: str, caller: Principal = auth.READ) -> Response:
     mine = auth.tenants(caller)
+    stream = await live.url(request, caller, project_id)  # scoped: another tenant's reads as none
     project = await _project(request, project_id, mine)
     tasks = await _items(request, "tasks", {"project_id": project_id}, mine, project_id)
     alerts = await _items(request, "alerts", {"project_id": project_id}, mine)
@@ -92,7 +93,7 @@ async def board_page(request: Request, project_id: str, caller: Principal = auth
                         module_actions={m["area"]: controls.module_actions(
                             {**m, "project_id": project_id, "project_status": project["status"]})
                             for m in project["module_list"]} if operator else {},
-                        live=f"{pages.PREFIX}/live?project_id={project_id}")
+                        live=stream)
 
 
 def _answers(approvals: list[dict[str, Any]], statuses: dict[str, str],
@@ -108,31 +109,30 @@ def _answers(approvals: list[dict[str, Any]], statuses: dict[str, str],
 @router.get(pages.PREFIX + "/approvals")
 async def approvals_page(request: Request, caller: Principal = auth.READ) -> Response:
     """The approvals waiting for a person across the caller's tenants, oldest first."""
-    mine = auth.tenants(caller)
+    mine, stream = auth.tenants(caller), await live.url(request, caller)
     pending = await _items(request, "approvals", {"status": "pending"}, mine)
     projects = {p["project_id"]: p for p in await _items(request, "projects", {}, mine)}
     statuses = {pid: p["status"] for pid, p in projects.items()}
     return pages.render(request, "approvals.html", approvals=pending, projects=projects,
                         answers=_answers(pending, statuses, "operate" in caller.scopes),
-                        here=pages.PREFIX + "/approvals", live=pages.PREFIX + "/live")
+                        here=pages.PREFIX + "/approvals", live=stream)
 
 
 @router.get(pages.PREFIX + "/org")
 async def org_page(request: Request, area: str | None = None, caller: Principal = auth.READ) -> Response:
     """The org chart across the caller's tenants: per role and area, who serves; per instance, its work."""
+    stream = await live.url(request, caller)
     found = await org.summary(request, area or None, caller)
     return pages.render(request, "org.html", roles=found.get("roles", []),
-                        instances=found.get("instances", []), area=area or "",
-                        live=pages.PREFIX + "/live")
+                        instances=found.get("instances", []), area=area or "", live=stream)
 
 
 @router.get(pages.PREFIX + "/projects/{project_id}/timeline")
 async def timeline_page(request: Request, project_id: str, caller: Principal = auth.READ) -> Response:
-    mine = auth.tenants(caller)
+    mine, stream = auth.tenants(caller), await live.url(request, caller, project_id)
     project = await _project(request, project_id, mine)
     events = await _items(request, "events", {"project_id": project_id}, mine, project_id)
-    return pages.render(request, "timeline.html", project=project, events=events,
-                        live=f"{pages.PREFIX}/live?project_id={project_id}")
+    return pages.render(request, "timeline.html", project=project, events=events, live=stream)
 
 
 @router.get(pages.PREFIX + "/requests/{request_id}")
@@ -141,7 +141,7 @@ async def tree_page(request: Request, request_id: str, caller: Principal = auth.
     return pages.render(request, "tree.html", request_id=request_id, count=count, depth=depth,
                         project_id=events[0]["project_id"],
                         tree=tree.html(roots, {e["event_id"]: e for e in events}, pages.PREFIX),
-                        live=f"{pages.PREFIX}/live?project_id={events[0]['project_id']}")
+                        live=await live.url(request, caller, events[0]["project_id"]))
 
 
 @router.get(pages.PREFIX + "/tasks/{task_id:path}")
@@ -161,7 +161,7 @@ async def task_page(request: Request, task_id: str, caller: Principal = auth.REA
                         qa=[e for e in events if e["type"] in ("qa.passed", "qa.failed")],
                         deployments=[e for e in events if e["type"] in deployed],
                         heartbeats=[e for e in events if e["type"] == "task.heartbeat"],
-                        live=f"{pages.PREFIX}/live?project_id={task['project_id']}")
+                        live=await live.url(request, caller, task["project_id"]))
 
 
 @router.post(pages.PREFIX + "/projects/{project_id}/{action}")

@@ -1,6 +1,6 @@
 // Live updates without reloads: the server's event stream says "changed", the page fetches
 // its own <main> (X-Fragment: 1) and swaps it in, keeping which <details> were open, and
-// waiting while one of its fields has the focus.
+// waiting while one of its fields has the focus; a fetch that fails is tried again.
 (function () {
   "use strict";
   var main = document.getElementById("live");
@@ -17,14 +17,17 @@
     busy = true;
     var shut = Array.prototype.map.call(main.querySelectorAll("details:not([open])"), function (d) { return d.id; });
     fetch(location.href, {headers: {"X-Fragment": "1"}, credentials: "same-origin"})
-      .then(function (answer) { return answer.ok ? answer.text() : null; })
+      // a server error or a lost connection is tried again (the change is still unseen); a refusal is not
+      .then(function (answer) { return answer.ok ? answer.text() : answer.status >= 500 ? null : undefined; })
+      .catch(function () { return null; })
       .then(function (html) {
-        if (html === null) return;
+        if (html === null) again = true;
+        if (typeof html !== "string") return;
         main.innerHTML = html;
         shut.forEach(function (id) { var d = id && document.getElementById(id); if (d) d.open = false; });
         main.dataset.updates = String(Number(main.dataset.updates || 0) + 1);
       })
-      .finally(function () { busy = false; if (again) { again = false; refresh(); } });
+      .finally(function () { busy = false; if (again) { again = false; setTimeout(refresh, 250); } });
   }
   new EventSource(main.dataset.live).addEventListener("changed", refresh);
 })();
