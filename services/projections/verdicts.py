@@ -1,7 +1,8 @@
 """A person's verdict on a manual task (API and CLI share this): check, store, deliver.
 
 The projection says which claim is current: the task must be `started` (claimed by a
-worker) and its latest assignment or hand-off must use the `manual` executor. The verdict names that
+worker) after its latest assignment or hand-off, and that must use the `manual` executor (a
+verdict on the claim a hand-off superseded would be ignored by the worker). The verdict names that
 (attempt, round); artifacts are put in the store first and travel as references.
 """
 
@@ -25,15 +26,16 @@ class Refused(ValueError):
         self.status = status
 
 
-def executor_kind(conn: psycopg.Connection[Any], task_id: str) -> str | None:
-    """The executor of the task's latest assignment or hand-off (a project's events share
-    a partition, so the offset orders them)."""
-    row = conn.execute(
-        "SELECT payload->'executor'->>'kind' FROM events WHERE type IN "
-        "('task.assigned', 'task.reassigned') AND payload->>'task_id' = %s "
-        'ORDER BY partition DESC, "offset" DESC LIMIT 1',
-        [task_id]).fetchone()
-    return row[0] if row else None
+def executor_kind(conn: psycopg.Connection[Any], task_id: str) -> tuple[str | None, bool]:
+    """The executor of the task's latest assignment or hand-off, and whether a claim started
+    after it (a project's events share a partition, so the offset orders them)."""
+    rows = conn.execute(
+        "SELECT type, payload->'executor'->>'kind' FROM events WHERE type IN "
+        "('task.assigned', 'task.reassigned', 'task.started') AND payload->>'task_id' = %s "
+        'ORDER BY partition DESC, "offset" DESC LIMIT 50',
+        [task_id]).fetchall()
+    claimed = bool(rows) and rows[0][0] == "task.started"
+    return next((kind for kind_of, kind in rows if kind_of != "task.started"), None), claimed
 
 
 def manual_verdict(conn: psycopg.Connection[Any], settings: Settings, task_id: str, ok: bool,
@@ -43,9 +45,11 @@ def manual_verdict(conn: psycopg.Connection[Any], settings: Settings, task_id: s
     task = views.get_task(conn, task_id)
     if task is None:
         raise Refused(404, f"no task {task_id}")
-    kind = executor_kind(conn, task_id)
+    kind, claimed = executor_kind(conn, task_id)
     if kind != "manual":
         raise Refused(409, f"task {task_id} runs the {kind or 'unknown'} executor, not manual")
+    if not claimed:  # handed over: the claim `started` names is the superseded one
+        raise Refused(409, f"task {task_id} was handed to a person; its new claim has not started yet")
     if task["status"] != "started":
         raise Refused(409, f"task {task_id} is {task['status']}, not waiting for a person "
                            "(claimed tasks are `started`)")

@@ -18,7 +18,7 @@ from orchestrator.adapters.config import Settings
 from orchestrator.adapters.executors import Outcome, Work, runner_for
 from orchestrator.core import exitcodes
 from orchestrator.core.envelope import Actor, Event
-from orchestrator.core.events import Executor, Payload, Role, TaskAssigned, TaskStarted
+from orchestrator.core.events import Executor, Payload, Role, TaskAssigned, TaskReassigned, TaskStarted
 from orchestrator.entrypoints.cli import app
 from services.projections import projector
 from services.projections.api import create_app
@@ -26,6 +26,7 @@ from services.projections.api import create_app
 pytestmark = pytest.mark.integration
 P, AREA = "manual-1", "backend"
 DEV, QA, AUTO = f"{P}/{AREA}/dev/FR-1", f"{P}/{AREA}/qa/FR-1", f"{P}/{AREA}/dev/FR-2"
+HANDED = f"{P}/{AREA}/dev/FR-3"
 
 
 def ev(payload: Payload, role: Role, at: int) -> Event:
@@ -55,7 +56,8 @@ def cli_env(s: Settings, name: str, run_dir: Path) -> dict[str, str]:
 def world(settings: Settings, schema: str, tmp_path: Path) -> Iterator[tuple[Settings, str]]:  # noqa: F811
     s = settings.model_copy(update={"run_dir": tmp_path, "artifact_root": str(tmp_path / "artifacts")})
     publish(s, [*claimed(DEV, Role.DEV, "manual", 0), *claimed(QA, Role.QA, "manual", 10),
-                *claimed(AUTO, Role.DEV, "simulated", 20)])
+                *claimed(AUTO, Role.DEV, "simulated", 20), *claimed(HANDED, Role.DEV, "simulated", 30),
+                ev(TaskReassigned(HANDED, AREA, Role.DEV, Executor(Role.DEV, "manual")), Role.PM, 32)])
     projector.run_until_caught_up(s, schema)
     try:
         yield s, schema
@@ -105,6 +107,19 @@ def test_only_a_waiting_manual_task_takes_a_verdict(world: tuple[Settings, str],
     env = cli_env(s, name, tmp_path)
     done = CliRunner().invoke(app, ["task", "fail", AUTO], env=env)
     assert done.exit_code == exitcodes.REFUSED and "not manual" in done.output
+
+
+def test_a_task_handed_to_a_person_takes_a_verdict_only_on_its_new_claim(
+        world: tuple[Settings, str], api_headers: dict[str, str]) -> None:
+    s, name = world
+    api = TestClient(create_app(s, s.dsn, name), headers=api_headers)
+    early = api.post(f"/tasks/{HANDED}/complete")  # `started` is still the superseded claim's
+    assert early.status_code == 409 and "new claim has not started" in early.json()["detail"]
+    publish(s, [ev(TaskStarted(HANDED, AREA, Role.DEV, 1, 1, 3000), Role.DEV, 40)])
+    projector.run_until_caught_up(s, name)
+    settled = api.post(f"/tasks/{HANDED}/complete")
+    assert settled.status_code == 202, settled.text
+    assert (settled.json()["attempt"], settled.json()["round"]) == (1, 1)
 
 
 def test_a_manual_claim_nobody_settles_fails_on_its_own_after_wait(world: tuple[Settings, str]) -> None:
