@@ -53,29 +53,27 @@ def transactions(loop: Loop) -> Transactions:
                         error_cb=lambda error: client_error(loop, error))
 
 
-def reset(loop: Loop, why: str, new_consumer: bool) -> None:
+def reset(loop: Loop, why: str) -> None:
     """A client broke for good (seen after a broker restart): start afresh from the last
     commit with new clients. A run of failures backs off (up to RESET_MAX_S) instead of
-    exiting: a broker that is down for minutes is waited out, not crash-looped on."""
+    exiting: a broker that is down for minutes is waited out, not crash-looped on.
+
+    The consumer is replaced along with the producer, even when only the producer broke: the
+    new one fetches from the committed offsets its assignment restores memory from, so both
+    come from one place, not from seeking an old consumer whose state after a broker restart
+    is unknown (a failed seek there would skip records memory no longer holds)."""
     now = time.monotonic()
     loop.resets = [t for t in loop.resets if now - t < 60] + [now]
     pause = min(RESET_MAX_S, 0.5 * 2 ** (len(loop.resets) - 2)) if len(loop.resets) > 1 else 0.0
-    log.warning("new %s in %.1fs after: %s", "clients" if new_consumer else "producer", pause, why)
+    log.warning("new clients in %.1fs after: %s", pause, why)
     time.sleep(pause)
     # the old producer's last commit may have landed or not: only the broker knows, so
     # memory is rebuilt from what it holds (after the new producer fenced the old one)
-    held = [TopicPartition(loop.parts.topic, p) for p in loop.positions]
-    rebalance.lost(loop, held)
+    rebalance.lost(loop, [TopicPartition(loop.parts.topic, p) for p in loop.positions])
     loop.txn = transactions(loop)
-    if new_consumer:
-        with contextlib.suppress(Exception):
-            loop.consumer.close()
-        loop.consumer = consumer(loop)
-    elif held:
-        rebalance.assigned(loop, held)
-        # a restore that failed restored nothing (positions stay empty) and set loop.broken:
-        # the next step replaces the consumer too
-        rebalance.seek(loop, loop.positions)
+    with contextlib.suppress(Exception):
+        loop.consumer.close()
+    loop.consumer = consumer(loop)
 
 
 def client_error(loop: Loop, error: KafkaError) -> None:

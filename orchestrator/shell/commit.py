@@ -43,7 +43,7 @@ def commit(loop: Loop) -> bool:
     except Fatal as exc:
         if exc.fenced:
             raise
-        clients.reset(loop, str(exc), new_consumer=False)
+        clients.reset(loop, str(exc))
         return False
     loop.pending = Pending()
     p.metrics.transactions.labels("committed" if ok else "aborted").inc()

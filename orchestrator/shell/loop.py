@@ -61,7 +61,7 @@ class Loop:
                 try:
                     self.step()
                 except ConsumerBroken as exc:
-                    clients.reset(self, str(exc), new_consumer=True)
+                    clients.reset(self, str(exc))
             commit.commit(self)
         finally:
             if self.executions is not None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaException, TopicPartition
 
+from orchestrator.adapters import kafka_topics
 from orchestrator.shell import commit, restore
 from orchestrator.shell.parts import Parts
 from orchestrator.shell.txn import Out, Pending
@@ -72,6 +73,7 @@ def assigned(loop: Loop, given: list[TopicPartition]) -> None:
     if not partitions:
         return
     try:
+        abort_leftovers(loop, partitions)
         restored = restore.restore(loop.parts, loop.consumer, partitions)
     except Exception as exc:  # the broker went away mid-assignment: start again with new clients
         log.warning("restoring partitions %s failed: %s", partitions, exc)
@@ -85,6 +87,17 @@ def assigned(loop: Loop, given: list[TopicPartition]) -> None:
     mine = set(partitions)
     for key in [k for k, e in loop.parts.runtime.entries.items() if e.partition in mine]:
         run_claims(loop, key)
+
+
+def abort_leftovers(loop: Loop, partitions: list[int]) -> None:
+    """Before reading the committed offsets: end whatever transaction this producer id left
+    open (a broker restart can drop a commit's markers; see `Transactions.abort_leftovers`),
+    on every partition of every topic the loop writes to."""
+    s, parts = loop.parts.settings, loop.parts
+    counts = kafka_topics.partitions(s, sorted({s.events_topic, parts.topic, parts.changelog, s.dlq_topic}))
+    loop.txn.abort_leftovers([(t, p) for t, n in sorted(counts.items()) for p in range(n)],
+                             [TopicPartition(parts.topic, p, 0) for p in partitions],
+                             loop.consumer.consumer_group_metadata())
 
 
 def revoked(loop: Loop, given: list[TopicPartition]) -> None:
@@ -117,21 +130,19 @@ def _drop(loop: Loop, partitions: set[int]) -> None:
 
 
 def rewind(loop: Loop, pending: Pending) -> None:
-    """After an abort: memory, positions and queued results as at the last commit."""
+    """After an abort: memory, positions and queued results as at the last commit. A
+    partition the consumer cannot seek back would skip records memory no longer holds:
+    the next step replaces the consumer (its assignment restores from the commit)."""
     loop.parts.runtime.rollback()
     for result in pending.results:
         loop.outbox.put(result)
-    seek(loop, loop.committed)
-    loop.positions = dict(loop.committed)
-
-
-def seek(loop: Loop, offsets: dict[int, int]) -> None:
-    """The consumer back to `offsets` (partition -> next offset to read)."""
-    for p, offset in offsets.items():
+    for p, offset in loop.committed.items():
         try:
             loop.consumer.seek(TopicPartition(loop.parts.topic, p, offset))
-        except KafkaException as exc:  # revoked meanwhile: the rebalance settles it
-            log.info("no seek on partition %d: %s", p, exc)
+        except KafkaException as exc:
+            log.warning("no seek back on partition %d: %s; replacing the consumer", p, exc)
+            loop.broken = f"seek back failed on partition {p}: {exc}"
+    loop.positions = dict(loop.committed)
 
 
 def run_claims(loop: Loop, key: str) -> None:

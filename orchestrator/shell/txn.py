@@ -9,6 +9,7 @@ one stops the process.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -28,6 +29,7 @@ log = logging.getLogger("orchestrator.txn")
 CALL_TIMEOUT_S = 10.0
 ATTEMPTS = 4
 BOUND_S = 6.0
+LEFTOVER_KEY = b"\x00leftover"  # the key of the records `abort_leftovers` writes (and aborts)
 
 # (topic, key, value, headers, partition: -1 lets the key choose)
 Out = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]], int]
@@ -95,6 +97,27 @@ class Transactions:
                 self._check(again)
                 raise Fatal(f"abort failed: {again}") from again
             return False
+
+    def abort_leftovers(self, partitions: Sequence[tuple[str, int]], offsets: list[TopicPartition],
+                        group: ConsumerGroupTopicPartitions | Any) -> None:
+        """One transaction over every partition this producer may have left a transaction on
+        (one empty record each, and the group's offsets), aborted: its ABORT markers end any
+        transaction of this producer id still open there. A single broker restarted mid-commit
+        can drop a commit's markers (it skips partitions it finds no leader for, as if
+        deleted); every `read_committed` reader of those partitions, and the group's committed
+        offsets, then wait on that transaction for good. The aborted records are never read."""
+        try:
+            self.producer.begin_transaction()
+            for topic, partition in partitions:
+                self._produce(topic, LEFTOVER_KEY, None, [], partition)
+            self.producer.flush(CALL_TIMEOUT_S)  # sent, so their partitions are in the transaction
+            send = self.producer.send_offsets_to_transaction
+            with contextlib.suppress(KafkaException):  # the group's partition is added before any refusal
+                self.bounded(lambda: send(offsets, group, CALL_TIMEOUT_S))
+            _retry(lambda: self.producer.abort_transaction(CALL_TIMEOUT_S))
+        except KafkaException as exc:
+            self._check(exc)
+            raise Fatal(f"aborting leftovers failed: {exc}") from exc
 
     @staticmethod
     def _check(exc: KafkaException) -> None:
