@@ -73,9 +73,10 @@ def create_topics(settings: Settings, specs: list[NewTopic], timeout: float = 30
     return created
 
 
-def partitions(settings: Settings, topics: list[str], timeout: float = 30.0) -> dict[str, int]:
-    """Partition counts of the `topics` that exist."""
-    meta = AdminClient(client_config(settings)).list_topics(timeout=timeout)
+def partitions(settings: Settings, topics: list[str], timeout: float = 30.0,
+               client: Consumer | None = None) -> dict[str, int]:
+    """Partition counts of the `topics` that exist (asked through `client` when given)."""
+    meta = (client or AdminClient(client_config(settings))).list_topics(timeout=timeout)
     return {t: len(meta.topics[t].partitions) for t in topics
             if t in meta.topics and meta.topics[t].error is None}
 

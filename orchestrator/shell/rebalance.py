@@ -94,7 +94,8 @@ def abort_leftovers(loop: Loop, partitions: list[int]) -> None:
     open (a broker restart can drop a commit's markers; see `Transactions.abort_leftovers`),
     on every partition of every topic the loop writes to."""
     s, parts = loop.parts.settings, loop.parts
-    counts = kafka_topics.partitions(s, sorted({s.events_topic, parts.topic, parts.changelog, s.dlq_topic}))
+    topics = sorted({s.events_topic, parts.topic, parts.changelog, s.dlq_topic})
+    counts = kafka_topics.partitions(s, topics, restore.TIMEOUT_S, client=loop.consumer)  # no new client
     loop.txn.abort_leftovers([(t, p) for t, n in sorted(counts.items()) for p in range(n)],
                              [TopicPartition(parts.topic, p, 0) for p in partitions],
                              loop.consumer.consumer_group_metadata())

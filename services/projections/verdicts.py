@@ -26,16 +26,16 @@ class Refused(ValueError):
         self.status = status
 
 
-def executor_kind(conn: psycopg.Connection[Any], task_id: str) -> tuple[str | None, bool]:
+def latest_assignment(conn: psycopg.Connection[Any], task_id: str) -> tuple[str | None, bool]:
     """The executor of the task's latest assignment or hand-off, and whether a claim started
     after it (a project's events share a partition, so the offset orders them)."""
-    rows = conn.execute(
-        "SELECT type, payload->'executor'->>'kind' FROM events WHERE type IN "
-        "('task.assigned', 'task.reassigned', 'task.started') AND payload->>'task_id' = %s "
-        'ORDER BY partition DESC, "offset" DESC LIMIT 50',
-        [task_id]).fetchall()
-    claimed = bool(rows) and rows[0][0] == "task.started"
-    return next((kind for kind_of, kind in rows if kind_of != "task.started"), None), claimed
+    row = conn.execute(
+        "SELECT e.payload->'executor'->>'kind', EXISTS (SELECT 1 FROM events s WHERE s.type = 'task.started' "
+        "AND s.payload->>'task_id' = %s AND (s.partition, s.\"offset\") > (e.partition, e.\"offset\")) "
+        "FROM events e WHERE e.type IN ('task.assigned', 'task.reassigned') AND e.payload->>'task_id' = %s "
+        'ORDER BY e.partition DESC, e."offset" DESC LIMIT 1',
+        [task_id, task_id]).fetchone()
+    return (row[0], bool(row[1])) if row else (None, False)
 
 
 def manual_verdict(conn: psycopg.Connection[Any], settings: Settings, task_id: str, ok: bool,
@@ -45,14 +45,14 @@ def manual_verdict(conn: psycopg.Connection[Any], settings: Settings, task_id: s
     task = views.get_task(conn, task_id)
     if task is None:
         raise Refused(404, f"no task {task_id}")
-    kind, claimed = executor_kind(conn, task_id)
+    kind, claimed = latest_assignment(conn, task_id)
     if kind != "manual":
         raise Refused(409, f"task {task_id} runs the {kind or 'unknown'} executor, not manual")
-    if not claimed:  # handed over: the claim `started` names is the superseded one
-        raise Refused(409, f"task {task_id} was handed to a person; its new claim has not started yet")
     if task["status"] != "started":
         raise Refused(409, f"task {task_id} is {task['status']}, not waiting for a person "
                            "(claimed tasks are `started`)")
+    if not claimed:  # handed over: the claim `started` names is the superseded one
+        raise Refused(409, f"task {task_id} was handed to a person; its new claim has not started yet")
     refs = tuple(artifacts.store(settings.artifacts, a) for a in attached or [])
     verdict = callbacks.Verdict(task_id, int(task["attempt"]), int(task["round"]), ok,
                                 note or ("completed by hand" if ok else "failed by hand"), "manual",

@@ -141,7 +141,7 @@ async def tree_page(request: Request, request_id: str, caller: Principal = auth.
     return pages.render(request, "tree.html", request_id=request_id, count=count, depth=depth,
                         project_id=events[0]["project_id"],
                         tree=tree.html(roots, {e["event_id"]: e for e in events}, pages.PREFIX),
-                        live=await live.url(request, caller, events[0]["project_id"]))
+                        live=await live.url(request, caller, events[0]["project_id"]))  # after: rows name it
 
 
 @router.get(pages.PREFIX + "/tasks/{task_id:path}")
@@ -161,7 +161,7 @@ async def task_page(request: Request, task_id: str, caller: Principal = auth.REA
                         qa=[e for e in events if e["type"] in ("qa.passed", "qa.failed")],
                         deployments=[e for e in events if e["type"] in deployed],
                         heartbeats=[e for e in events if e["type"] == "task.heartbeat"],
-                        live=await live.url(request, caller, task["project_id"]))
+                        live=await live.url(request, caller, task["project_id"]))  # after: rows name it
 
 
 @router.post(pages.PREFIX + "/projects/{project_id}/{action}")
