@@ -3,8 +3,9 @@
 The stream carries no data of its own: an event `changed` when the caller's projects (or,
 with `project_id`, that project's events) move; the page then fetches its own fragment,
 through the same routes and checks as a first load. A page's stream URL carries `since`, the
-version read before the page's rows (`url`), so a change that lands between the page's render
-and the stream's first look still wakes it; each `changed` carries the version as its SSE `id`,
+version read before the page's rows (`url`; a task's or a submission's page reads it just
+after the row that names its project), so a change that lands between the page's render and
+the stream's first look still wakes it; each `changed` carries the version as its SSE `id`,
 which the browser sends back (`Last-Event-ID`) when it reconnects, so a change during the
 reconnect is not missed either. A stream ends after `LIFETIME` seconds (or `for_s`, if
 shorter) and the browser's EventSource opens the next one.
